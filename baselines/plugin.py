@@ -1,0 +1,1 @@
+"""Baselines register themselves here."""

@@ -1,0 +1,36 @@
+"""The cache-folder convention: ``<output_dir>/cache/<kind>/<key>.<suffix>``.
+
+A key is a short hash of everything that changes the cached content (decision 13) plus the
+package version and ``CACHE_VERSION`` (decision 8).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import benchmark
+
+
+def stable_hash(obj: Any, length: int = 16) -> str:
+    """Hash of a JSON-serialisable object, independent of dict order."""
+    text = json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:length]
+
+
+def cache_key(kind: str, content: dict[str, Any]) -> str:
+    return stable_hash(
+        {
+            "kind": kind,
+            "content": content,
+            "version": benchmark.__version__,
+            "cache_version": benchmark.CACHE_VERSION,
+        }
+    )
+
+
+def cache_path(root: str | Path, kind: str, content: dict[str, Any], suffix: str) -> Path:
+    """Where the cached artefact of ``kind`` described by ``content`` lives."""
+    return Path(root) / "cache" / kind / f"{cache_key(kind, content)}.{suffix}"

@@ -1,0 +1,58 @@
+"""Turn raw arrays of a dataset into ClassData: [0, 1] floats, normalisation, val hold-out."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from benchmark.data.classdata import ClassData, DatasetOptions, Split
+from benchmark.data.normalize import channel_stats, normalize
+from benchmark.data.splits import class_balanced_holdout
+
+
+def to_float_images(array: np.ndarray | torch.Tensor) -> torch.Tensor:
+    """uint8 (n, H, W), (n, H, W, C) or (n, C, H, W) → float32 (n, C, H, W) in [0, 1]."""
+    images = torch.from_numpy(np.array(array)) if not torch.is_tensor(array) else array
+    if images.ndim == 3:
+        images = images.unsqueeze(1)
+    elif images.ndim == 4 and images.shape[-1] in (1, 3) and images.shape[1] not in (1, 3):
+        images = images.permute(0, 3, 1, 2)
+    images = images.contiguous()
+    if images.dtype == torch.uint8:
+        return images.float().div_(255.0)
+    return images.float()
+
+
+def build_classdata(
+    name: str,
+    class_names: list[str],
+    train_images: torch.Tensor,
+    train_labels: torch.Tensor,
+    test_images: torch.Tensor,
+    test_labels: torch.Tensor,
+    options: DatasetOptions,
+    mean: tuple[float, ...] | None = None,
+    std: tuple[float, ...] | None = None,
+) -> ClassData:
+    """Split val off train (decision 4) and normalise all splits with train statistics.
+
+    ``mean``/``std`` are the dataset's published constants where the references use them;
+    otherwise they are fitted on the train split (after the val hold-out).
+    """
+    train_labels = torch.as_tensor(np.asarray(train_labels)).long()
+    test_labels = torch.as_tensor(np.asarray(test_labels)).long()
+    kept, held = class_balanced_holdout(train_labels, options.val_fraction, options.split_seed)
+    train_x, val_x = train_images[kept], train_images[held]
+    if mean is None or std is None:
+        mean, std = channel_stats(train_x)
+    return ClassData(
+        name=name,
+        class_names=list(class_names),
+        image_shape=tuple(train_images.shape[1:]),
+        mean=tuple(mean),
+        std=tuple(std),
+        train=Split(normalize(train_x, mean, std), train_labels[kept]),
+        val=Split(normalize(val_x, mean, std), train_labels[held]),
+        test=Split(normalize(test_images, mean, std), test_labels),
+        preprocessing="meanstd",
+    )

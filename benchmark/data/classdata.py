@@ -1,0 +1,112 @@
+"""ClassData: a dataset as normalised tensors with per-class access, and its loading entry point."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import torch
+
+from benchmark.errors import UserInputError
+
+
+@dataclass
+class Split:
+    """Images (n, C, H, W) float32, already normalised, and int64 labels (global class ids)."""
+
+    images: torch.Tensor
+    labels: torch.Tensor
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def of_class(self, c: int) -> torch.Tensor:
+        return self.images[self.labels == c]
+
+    def restricted_to(self, classes: list[int]) -> Split:
+        keep = torch.isin(self.labels, torch.as_tensor(classes, dtype=self.labels.dtype))
+        return Split(self.images[keep], self.labels[keep])
+
+    def to(self, device: torch.device | str) -> Split:
+        return Split(self.images.to(device), self.labels.to(device))
+
+
+@dataclass
+class ClassData:
+    """A dataset: splits, class names, image shape and the preprocessing that produced the tensors.
+
+    ``classes`` lists the global class ids present (all of them unless restricted, e.g. to one
+    continual step); labels always keep their global ids so networks can keep every output.
+    """
+
+    name: str
+    class_names: list[str]
+    image_shape: tuple[int, int, int]
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+    train: Split
+    val: Split
+    test: Split
+    preprocessing: str = "meanstd"
+    classes: list[int] = field(default_factory=list)
+    # Applied to raw [0, 1] images after mean/std (ZCA for some presets); None when not used.
+    whitening: object | None = None
+
+    def __post_init__(self) -> None:
+        if not self.classes:
+            self.classes = list(range(len(self.class_names)))
+
+    @property
+    def num_classes(self) -> int:
+        """Size of the network's output layer: every class of the dataset, seen or not."""
+        return len(self.class_names)
+
+    @property
+    def channels(self) -> int:
+        return self.image_shape[0]
+
+    @property
+    def image_size(self) -> int:
+        return self.image_shape[1]
+
+    def restricted_to(self, classes: list[int]) -> ClassData:
+        """The same dataset holding only ``classes`` (all three splits)."""
+        unknown = sorted(set(classes) - set(self.classes))
+        if unknown:
+            raise UserInputError(f"classes {unknown} are not in dataset {self.name!r}")
+        return replace(
+            self,
+            train=self.train.restricted_to(classes),
+            val=self.val.restricted_to(classes),
+            test=self.test.restricted_to(classes),
+            classes=list(classes),
+        )
+
+    def describe(self) -> dict:
+        """What identifies this data in manifests and cache keys."""
+        return {
+            "dataset": self.name,
+            "preprocessing": self.preprocessing,
+            "classes": list(self.classes),
+            "image_shape": list(self.image_shape),
+        }
+
+
+@dataclass(frozen=True)
+class DatasetOptions:
+    """How to find and split a dataset."""
+
+    data_root: Path | None = None
+    download: bool = False
+    val_fraction: float = 0.1
+    split_seed: int = 0
+    preprocessing: str = "meanstd"  # or "zca" where the dataset supports it
+    cache_dir: Path | None = None  # for ZCA and other fitted transforms
+
+
+def load_dataset(name: str, options: DatasetOptions | None = None) -> ClassData:
+    """Load a registered dataset by name."""
+    from benchmark.registries import DATASETS
+
+    loader = DATASETS.get(name)
+    return loader(options or DatasetOptions())

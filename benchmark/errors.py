@@ -1,0 +1,47 @@
+"""The error types users see. Each message is one sentence naming the bad value and the fix."""
+
+
+class BenchmarkError(Exception):
+    """Base class of every error the harness raises on purpose."""
+
+
+class UserInputError(BenchmarkError, ValueError):
+    """A name, spec, option or file given by the user is not valid."""
+
+
+class UnknownNameError(UserInputError, KeyError):
+    """A name that no registry holds."""
+
+    def __str__(self) -> str:  # KeyError would otherwise quote the message
+        return str(self.args[0])
+
+
+class DatasetNotFoundError(BenchmarkError, FileNotFoundError):
+    """A dataset's files are not where any loader looked."""
+
+
+class CorruptFileError(BenchmarkError):
+    """A file exists but is truncated, malformed or tampered with."""
+
+
+class BudgetExceededError(BenchmarkError):
+    """A buffer stores more than its IPC budget allows."""
+
+
+class DoesNotFitError(BenchmarkError):
+    """A strategy cannot produce any buffer within the budget (decision 3)."""
+
+    def __init__(self, message: str, numbers: dict | None = None):
+        super().__init__(message)
+        self.numbers = numbers or {}
+
+
+class DistillationDivergedError(BenchmarkError, ArithmeticError):
+    """The distillation loss became NaN or infinite (decision 10)."""
+
+    def __init__(self, iteration: int, value: float):
+        super().__init__(
+            f"distillation diverged at iteration {iteration}: loss is {value}; "
+            "lower the learning rates in the strategy spec (e.g. lr_img=...)"
+        )
+        self.iteration = iteration

@@ -1,0 +1,69 @@
+"""Train a fresh network on (images, labels, lr) and report final-epoch test accuracy."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from benchmark.augment.dsa import DSA
+from benchmark.data.classdata import Split
+from benchmark.progress import progress
+from benchmark.seeding import generator as make_generator
+from benchmark.training.recipe import EvalRecipe
+
+
+def make_optimizer(net: nn.Module, lr: float, recipe: EvalRecipe) -> torch.optim.Optimizer:
+    return torch.optim.SGD(
+        net.parameters(), lr=lr, momentum=recipe.momentum, weight_decay=recipe.weight_decay
+    )
+
+
+def train_network(
+    net: nn.Module,
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    lr: float,
+    recipe: EvalRecipe,
+    seed: int,
+    device: torch.device | str = "cpu",
+    show_progress: bool = True,
+    desc: str = "train",
+) -> nn.Module:
+    """PROTOCOL.md §1: shuffled batches, cross-entropy, lr × 0.1 at half (optimizer re-created)."""
+    net = net.to(device).train()
+    images, labels = images.to(device), labels.to(device)
+    rng = make_generator(seed)
+    dsa = DSA(recipe.dsa) if recipe.dsa else None
+    optimizer = make_optimizer(net, lr, recipe)
+    n = len(labels)
+    for epoch in progress(range(recipe.epochs), desc=desc, enabled=show_progress):
+        if epoch == recipe.epochs // 2 and epoch > 0:
+            lr *= 0.1
+            optimizer = make_optimizer(net, lr, recipe)  # momentum reset, as the references do
+        order = torch.randperm(n, generator=rng).to(device)
+        for start in range(0, n, recipe.batch_size):
+            batch = order[start : start + recipe.batch_size]
+            x = images[batch]
+            if dsa is not None:
+                x = dsa(x, rng)
+            loss = F.cross_entropy(net(x), labels[batch])
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+    return net
+
+
+@torch.no_grad()
+def test_accuracy(
+    net: nn.Module, split: Split, device: torch.device | str = "cpu", batch_size: int = 1000
+) -> float:
+    """Fraction of ``split`` classified correctly (eval mode)."""
+    net = net.to(device).eval()
+    correct = 0
+    for start in range(0, len(split), batch_size):
+        x = split.images[start : start + batch_size].to(device)
+        y = split.labels[start : start + batch_size].to(device)
+        correct += int((net(x).argmax(1) == y).sum())
+    net.train()
+    return correct / max(len(split), 1)
