@@ -12,8 +12,14 @@ def progress_enabled() -> bool:
     return os.environ.get("BENCHMARK_PROGRESS", "1") != "0"
 
 
-def progress(iterable: Iterable | None = None, *, total: int | None = None, desc: str = "",
-             enabled: bool = True, leave: bool = False):
+def progress(
+    iterable: Iterable | None = None,
+    *,
+    total: int | None = None,
+    desc: str = "",
+    enabled: bool = True,
+    leave: bool = False,
+):
     """A tqdm bar (or a silent pass-through) over ``iterable``."""
     return tqdm(
         iterable,

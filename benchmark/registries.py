@@ -33,3 +33,6 @@ NETWORKS.register("ConvNetD4", "benchmark.nets.convnet:convnet_d4", description=
 NETWORKS.register("ConvNetD5", "benchmark.nets.convnet:convnet_d5", description="ConvNet, depth 5")
 NETWORKS.register("ConvNetD6", "benchmark.nets.convnet:convnet_d6", description="ConvNet, depth 6")
 NETWORKS.register("MLP", "benchmark.nets.mlp:mlp", description="MLP 128-128")
+
+# Decoders: buffer kind -> function(tensors, manifest) -> images (class-major).
+DECODERS.register("pixels", "benchmark.decoders:decode_pixels", description="images stored as pixels")

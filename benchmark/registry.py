@@ -84,4 +84,3 @@ class Registry(Generic[T]):
     def unregister(self, name: str) -> None:
         """Remove an entry (tests and plugin reloading only)."""
         self._entries.pop(name, None)
-

@@ -126,8 +126,10 @@ class DSA:
 
 def _col(values: torch.Tensor, n: int, like: torch.Tensor) -> torch.Tensor:
     """(n or 1,) values → shape (n, 1, 1, 1), broadcastable against images."""
-    return values.reshape(-1, 1, 1, 1).expand(n, 1, 1, 1).to(
-        like.dtype if values.dtype.is_floating_point else values.dtype
+    return (
+        values.reshape(-1, 1, 1, 1)
+        .expand(n, 1, 1, 1)
+        .to(like.dtype if values.dtype.is_floating_point else values.dtype)
     )
 
 

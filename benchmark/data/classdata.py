@@ -21,7 +21,20 @@ class Split:
         return len(self.labels)
 
     def of_class(self, c: int) -> torch.Tensor:
-        return self.images[self.labels == c]
+        return self.images[self.class_indices(c)]
+
+    def class_indices(self, c: int) -> torch.Tensor:
+        """Indices of class ``c`` (computed once per class)."""
+        cache = self.__dict__.setdefault("_class_indices", {})
+        if c not in cache:
+            cache[c] = torch.nonzero(self.labels == c).flatten()
+        return cache[c]
+
+    def sample_class(self, c: int, n: int, generator: torch.Generator) -> torch.Tensor:
+        """``n`` images of class ``c`` drawn without replacement (all of them if fewer)."""
+        indices = self.class_indices(c)
+        chosen = indices[torch.randperm(len(indices), generator=generator)[:n]]
+        return self.images[chosen.to(self.images.device)]
 
     def restricted_to(self, classes: list[int]) -> Split:
         keep = torch.isin(self.labels, torch.as_tensor(classes, dtype=self.labels.dtype))

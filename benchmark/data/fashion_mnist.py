@@ -12,15 +12,25 @@ from benchmark.data.idx import read_idx
 from benchmark.data.locate import find_file, first_folder_with
 
 CLASS_NAMES = [
-    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
 ]
 # The constants the DC/DM references normalise with (train-set statistics).
 MEAN, STD = (0.2861,), (0.3530,)
 DEBIAN_FOLDER = Path("/usr/share/datasets/fashion-mnist")
 FILES = [
-    "train-images-idx3-ubyte", "train-labels-idx1-ubyte",
-    "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte",
+    "train-images-idx3-ubyte",
+    "train-labels-idx1-ubyte",
+    "t10k-images-idx3-ubyte",
+    "t10k-labels-idx1-ubyte",
 ]
 HOW_TO_GET = (
     "Install it with 'apt-get install dataset-fashion-mnist' (Debian/Ubuntu), or pass "
@@ -60,6 +70,4 @@ def load_fashion_mnist(options: DatasetOptions) -> ClassData:
     )
     folder = first_folder_with(candidates, FILES, "Fashion-MNIST", HOW_TO_GET)
     train_x, train_y, test_x, test_y = load_idx_dataset(folder)
-    return build_classdata(
-        "fashion_mnist", CLASS_NAMES, train_x, train_y, test_x, test_y, options, MEAN, STD
-    )
+    return build_classdata("fashion_mnist", CLASS_NAMES, train_x, train_y, test_x, test_y, options, MEAN, STD)

@@ -19,9 +19,7 @@ def first_folder_with(candidates: Iterable[Path], required: list[str], dataset: 
         tried.append(str(folder))
         if all(_find(folder, name) is not None for name in required):
             return folder
-    raise DatasetNotFoundError(
-        f"{dataset} not found; looked in: {', '.join(tried)}. {how}"
-    )
+    raise DatasetNotFoundError(f"{dataset} not found; looked in: {', '.join(tried)}. {how}")
 
 
 def find_file(folder: Path, name: str) -> Path:

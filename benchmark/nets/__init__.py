@@ -5,9 +5,7 @@ from __future__ import annotations
 import torch.nn as nn
 
 
-def create_network(
-    name: str, channels: int, image_size: int, num_classes: int, **options
-) -> nn.Module:
+def create_network(name: str, channels: int, image_size: int, num_classes: int, **options) -> nn.Module:
     """Build a registered network for images of ``channels`` × ``image_size``²."""
     from benchmark.registries import NETWORKS
 

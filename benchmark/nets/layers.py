@@ -28,9 +28,7 @@ def norm_layer(name: str, channels: int, size: int) -> nn.Module:
 
 def activation_layer(name: str) -> nn.Module:
     if name not in ACTIVATIONS:
-        raise UserInputError(
-            f"unknown activation {name!r}; choose one of {', '.join(ACTIVATIONS)}"
-        )
+        raise UserInputError(f"unknown activation {name!r}; choose one of {', '.join(ACTIVATIONS)}")
     return ACTIVATIONS[name]()
 
 

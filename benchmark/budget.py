@@ -1,0 +1,48 @@
+"""Storage budgets in float32-equivalents (decisions 2 and 3).
+
+Budget = ipc × classes × C×H×W at the dataset's native resolution. A buffer's storage is the byte
+size of what it actually stores / 4 (uint8 0.25, float16 0.5, float32 1). One learned scalar lr is
+exempt; class-balanced hard labels are implied by the manifest and not stored.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+
+from benchmark.errors import BudgetExceededError, UserInputError
+
+
+@dataclass(frozen=True)
+class Budget:
+    ipc: int
+    num_classes: int  # classes the buffer covers (a continual step: that step's classes)
+    image_shape: tuple[int, int, int]
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.ipc, int) or self.ipc <= 0:
+            raise UserInputError(f"ipc must be a positive integer, got {self.ipc!r}; use e.g. --ipc 1,10")
+
+    @property
+    def floats_per_image(self) -> int:
+        return math.prod(self.image_shape)
+
+    @property
+    def floats(self) -> int:
+        return self.ipc * self.num_classes * self.floats_per_image
+
+
+def tensor_storage(tensor: torch.Tensor) -> float:
+    """float32-equivalents of one stored tensor: its byte size / 4."""
+    return tensor.numel() * tensor.element_size() / 4
+
+
+def check_budget(storage: float, budget: Budget, strategy: str) -> None:
+    if storage > budget.floats:
+        raise BudgetExceededError(
+            f"strategy {strategy!r} stores {storage:g} float32-equivalents but the budget of ipc "
+            f"{budget.ipc} × {budget.num_classes} classes × {budget.floats_per_image} is "
+            f"{budget.floats}; reduce the stored size (e.g. fewer images per class)"
+        )

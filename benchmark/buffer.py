@@ -1,0 +1,142 @@
+"""Buffers: what a strategy produces and every suite consumes (decision 8).
+
+One ``.safetensors`` file: the stored tensors plus a manifest (JSON in the file's metadata).
+The images are rebuilt by the decoder registered for the buffer's ``kind``; class-balanced hard
+labels follow from the manifest (images come out class-major). Loading never unpickles and
+verifies the payload's sha256.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import struct
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load as load_safetensors
+from safetensors.torch import save as save_safetensors
+
+from benchmark.atomic import atomic_write_bytes
+from benchmark.budget import Budget, check_budget, tensor_storage
+from benchmark.errors import CorruptFileError, UserInputError
+
+LR_KEY = "lr"  # the one learned scalar lr, exempt from the budget (decision 3)
+FORMAT = "distill-benchmark-buffer/1"
+
+
+def payload_checksum(tensors: dict[str, torch.Tensor]) -> str:
+    """sha256 over names, dtypes, shapes and bytes of every tensor, in sorted name order."""
+    digest = hashlib.sha256()
+    for name in sorted(tensors):
+        t = tensors[name].detach().cpu().contiguous()
+        digest.update(f"{name}|{t.dtype}|{tuple(t.shape)}|".encode())
+        digest.update(t.reshape(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+    return digest.hexdigest()
+
+
+@dataclass
+class Buffer:
+    kind: str
+    tensors: dict[str, torch.Tensor]
+    manifest: dict[str, Any] = field(default_factory=dict)
+
+    # ---- storage -------------------------------------------------------------------------
+    @property
+    def storage(self) -> float:
+        """float32-equivalents of everything stored except the exempt scalar lr."""
+        return sum(tensor_storage(t) for name, t in self.tensors.items() if not self._exempt(name))
+
+    def _exempt(self, name: str) -> bool:
+        return name == LR_KEY and self.tensors[name].numel() == 1
+
+    @property
+    def learned_lr(self) -> float | None:
+        lr = self.tensors.get(LR_KEY)
+        return float(lr.reshape(-1)[0]) if lr is not None else None
+
+    def check(self, budget: Budget | None) -> None:
+        """Raise BudgetExceededError if over ``budget`` (None: the unbudgeted ``whole``)."""
+        if budget is not None:
+            check_budget(self.storage, budget, self.manifest.get("strategy", self.kind))
+
+    # ---- images --------------------------------------------------------------------------
+    def materialize(self, device: torch.device | str = "cpu"):
+        """(images, labels, lr): decoded images (class-major), their hard labels, the learned lr."""
+        from benchmark.plugins import load_entry_point_plugins
+        from benchmark.registries import DECODERS
+
+        if self.kind not in DECODERS:
+            load_entry_point_plugins()
+        decode = DECODERS.get(self.kind)
+        tensors = {k: v.to(device) for k, v in self.tensors.items()}
+        with torch.no_grad():
+            images = decode(tensors, self.manifest)
+        return images, self.labels_for(len(images)).to(images.device), self.learned_lr
+
+    def labels_for(self, count: int) -> torch.Tensor:
+        classes = self.manifest["classes"]
+        if count % len(classes):
+            raise CorruptFileError(f"buffer decodes {count} images for {len(classes)} classes")
+        return torch.as_tensor(classes).repeat_interleave(count // len(classes))
+
+    # ---- files ---------------------------------------------------------------------------
+    def to_bytes(self) -> bytes:
+        tensors = {k: v.detach().cpu().contiguous() for k, v in self.tensors.items()}
+        manifest = dict(self.manifest, kind=self.kind, format=FORMAT, sha256=payload_checksum(tensors))
+        self.manifest = manifest
+        return save_safetensors(tensors, metadata={"manifest": json.dumps(manifest, sort_keys=True)})
+
+    def save(self, path: str | Path) -> Path:
+        atomic_write_bytes(path, self.to_bytes())
+        return Path(path)
+
+    @classmethod
+    def from_bytes(cls, data: bytes, source: str = "buffer") -> Buffer:
+        manifest = _read_manifest(data, source)
+        try:
+            tensors = load_safetensors(data)
+        except Exception as error:  # safetensors raises its own error types
+            raise CorruptFileError(f"{source} is not a readable buffer file ({error})") from error
+        expected = manifest.get("sha256")
+        if expected != payload_checksum(tensors):
+            raise CorruptFileError(
+                f"{source}: the payload checksum does not match its manifest (tampered or damaged); "
+                "delete it and distill it again"
+            )
+        return cls(kind=manifest["kind"], tensors=tensors, manifest=manifest)
+
+    @classmethod
+    def load(cls, path: str | Path, expected_dataset: str | None = None) -> Buffer:
+        path = Path(path)
+        if not path.is_file():
+            raise UserInputError(f"buffer file {str(path)!r} does not exist")
+        buffer = cls.from_bytes(path.read_bytes(), source=str(path))
+        if expected_dataset is not None and buffer.manifest.get("dataset") != expected_dataset:
+            raise UserInputError(
+                f"{path} was made for dataset {buffer.manifest.get('dataset')!r}, not "
+                f"{expected_dataset!r}; pass --dataset {buffer.manifest.get('dataset')} or another buffer"
+            )
+        return buffer
+
+
+def _read_manifest(data: bytes, source: str) -> dict[str, Any]:
+    """Parse the safetensors header ourselves: 8-byte length, then JSON with ``__metadata__``."""
+    not_buffer = f"{source} is not a buffer file (expected a .safetensors file written by this suite)"
+    if len(data) < 8:
+        raise CorruptFileError(f"{not_buffer}; it is only {len(data)} bytes long")
+    (header_length,) = struct.unpack("<Q", data[:8])
+    if header_length > len(data) - 8 or header_length > 100_000_000:
+        raise CorruptFileError(f"{not_buffer}; its header is truncated or invalid")
+    try:
+        header = json.loads(data[8 : 8 + header_length])
+        manifest = json.loads(header["__metadata__"]["manifest"])
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError) as error:
+        raise CorruptFileError(f"{not_buffer}; its manifest is missing or malformed") from error
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT or "kind" not in manifest:
+        raise CorruptFileError(f"{not_buffer}; its manifest has no format {FORMAT!r}")
+    if not isinstance(manifest.get("classes"), list) or not isinstance(manifest.get("sha256"), str):
+        raise CorruptFileError(f"{not_buffer}; its manifest lacks classes or sha256")
+    return manifest

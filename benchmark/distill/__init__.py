@@ -1,0 +1,1 @@
+"""Distillation = a Parameterization × an Objective run by one generic loop (DESIGN.md)."""

@@ -1,0 +1,111 @@
+"""The generic distillation loop: optimizers per parameter group, NaN guard, checkpoint and resume.
+
+A checkpoint holds the parameters, the objective's state, every optimizer's state and every RNG
+state (decision 12), so a resumed run gives the same buffer as an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+from typing import Any
+
+import torch
+
+from benchmark.atomic import atomic_write_bytes
+from benchmark.distill.objective import Objective
+from benchmark.distill.parameterization import Parameterization
+from benchmark.errors import DistillationDivergedError, UserInputError
+from benchmark.progress import progress
+from benchmark.seeding import generator as make_generator
+from benchmark.strategy import FitContext
+
+OPTIMIZERS = {"sgd", "adam"}
+
+
+def make_optimizers(groups: list[dict[str, Any]]) -> list[torch.optim.Optimizer]:
+    """One optimizer per group (SGD with the group's momentum, or Adam), as the methods specify."""
+    optimizers = []
+    for group in groups:
+        kind = group.get("optimizer", "sgd")
+        params = [p for p in group["params"] if p.requires_grad]
+        if not params:
+            continue
+        if kind == "sgd":
+            optimizers.append(torch.optim.SGD(params, lr=group["lr"], momentum=group.get("momentum", 0.0)))
+        elif kind == "adam":
+            optimizers.append(torch.optim.Adam(params, lr=group["lr"]))
+        else:
+            raise UserInputError(f"unknown optimizer {kind!r}; choose one of {', '.join(sorted(OPTIMIZERS))}")
+    return optimizers
+
+
+def distill(
+    synthetic: Parameterization,
+    objective: Objective,
+    iterations: int,
+    seed: int,
+    context: FitContext,
+    desc: str = "distill",
+) -> list[float]:
+    """Run ``iterations`` steps of (matching loss + regulariser); returns the loss per iteration."""
+    optimizers = make_optimizers(synthetic.optimizer_groups() + objective.optimizer_groups())
+    rng = make_generator(seed)
+    losses: list[float] = []
+    start = _resume(context, synthetic, objective, optimizers, rng, losses)
+    last_save = time.monotonic()
+    bar = progress(
+        range(start, iterations), total=iterations - start, desc=desc, enabled=context.show_progress
+    )
+    for iteration in bar:
+        loss = objective.loss(synthetic, rng) + synthetic.regularizer()
+        value = float(loss.detach())
+        if not torch.isfinite(loss.detach()):
+            raise DistillationDivergedError(iteration, value)
+        for optimizer in optimizers:
+            optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        for optimizer in optimizers:
+            optimizer.step()
+        objective.after_step()
+        losses.append(value)
+        if iteration % 10 == 0:
+            bar.set_postfix(loss=f"{value:.4g}")
+        if context.checkpoint_path and time.monotonic() - last_save > context.checkpoint_every_s:
+            save_checkpoint(context, iteration + 1, synthetic, objective, optimizers, rng, losses)
+            last_save = time.monotonic()
+    return losses
+
+
+def save_checkpoint(context, next_iteration, synthetic, objective, optimizers, rng, losses) -> None:
+    state = {
+        "iteration": next_iteration,
+        "synthetic": synthetic.state_dict(),
+        "objective": objective.state_dict(),
+        "optimizers": [o.state_dict() for o in optimizers],
+        "rng": rng.get_state(),
+        "torch_rng": torch.get_rng_state(),
+        "losses": torch.tensor(losses, dtype=torch.float64),
+    }
+    if torch.cuda.is_available():
+        state["cuda_rng"] = torch.cuda.get_rng_state_all()
+    payload = io.BytesIO()
+    torch.save(state, payload)
+    atomic_write_bytes(context.checkpoint_path, payload.getvalue())
+
+
+def _resume(context, synthetic, objective, optimizers, rng, losses) -> int:
+    path = context.checkpoint_path
+    if not path or not path.is_file():
+        return 0
+    state = torch.load(path, map_location=context.device, weights_only=True)
+    synthetic.load_state_dict(state["synthetic"])
+    objective.load_state_dict(state["objective"])
+    for optimizer, saved in zip(optimizers, state["optimizers"], strict=True):
+        optimizer.load_state_dict(saved)
+    rng.set_state(state["rng"].cpu())
+    torch.set_rng_state(state["torch_rng"].cpu())
+    if "cuda_rng" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all([s.cpu() for s in state["cuda_rng"]])
+    losses.extend(state["losses"].tolist())
+    return int(state["iteration"])

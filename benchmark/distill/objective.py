@@ -1,0 +1,47 @@
+"""The Objective contract: a matching loss between a parameterization and real data.
+
+Implementations (DM, DC/DSA, TM) register in ``OBJECTIVES`` and declare their spec keys.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import torch
+
+from benchmark.data.classdata import ClassData
+from benchmark.distill.parameterization import Parameterization
+from benchmark.spec import Param
+from benchmark.strategy import FitContext
+
+
+class Objective:
+    """Base class; ``prepare`` may build cached artefacts (e.g. expert trajectories)."""
+
+    params: ClassVar[dict[str, Param]] = {}
+
+    def __init__(self, data: ClassData, config: dict[str, Any], seed: int, context: FitContext):
+        self.data = data
+        self.config = config
+        self.seed = seed
+        self.context = context
+
+    def loss(self, synthetic: Parameterization, generator: torch.Generator) -> torch.Tensor:
+        raise NotImplementedError
+
+    def optimizer_groups(self) -> list[dict[str, Any]]:
+        """Extra learnable things the objective owns (TM's learned lr α)."""
+        return []
+
+    def learned_lr(self) -> float | None:
+        """The training lr to store in the buffer, if the objective learns one."""
+        return None
+
+    def after_step(self) -> None:
+        """Called after each optimizer step (e.g. clip α ≥ 0.001)."""
+
+    def state_dict(self) -> dict[str, Any]:
+        return {}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore what ``state_dict`` returned (checkpoint resume)."""

@@ -1,0 +1,94 @@
+"""The Strategy contract: the registered unit that turns real data and a budget into a Buffer.
+
+A strategy declares the spec keys it accepts (``params``), its defaults per (profile, dataset,
+ipc) (``presets``, decision 9), optionally its published evaluation recipe
+(``original_recipe``, decision 5), and implements ``fit``. The harness resolves the spec, fills
+the manifest, checks the budget and saves the buffer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+import torch
+
+from benchmark.budget import Budget
+from benchmark.buffer import Buffer
+from benchmark.data.classdata import ClassData
+from benchmark.errors import UserInputError
+from benchmark.spec import Param, Spec, canonical, validate_params
+
+
+@dataclass
+class FitContext:
+    """What a strategy may use besides data and budget."""
+
+    device: torch.device = field(default_factory=lambda: torch.device("cpu"))
+    cache_root: Path = Path("results")
+    profile: str = "quick"
+    show_progress: bool = True
+    checkpoint_path: Path | None = None  # where a long fit keeps its resumable state
+    checkpoint_every_s: float = 120.0
+
+
+class Strategy:
+    """Base class of registered strategies."""
+
+    name: ClassVar[str] = ""
+    params: ClassVar[dict[str, Param]] = {}
+    budgeted: ClassVar[bool] = True  # False only for the unbudgeted upper bound ``whole``
+
+    def __init__(self, config: dict[str, Any]):
+        self.config = config
+
+    @classmethod
+    def declared_params(cls, given: dict[str, Any]) -> dict[str, Param]:
+        """Accepted keys; may depend on given values (e.g. SPEED's keys include its objective's)."""
+        return cls.params
+
+    @classmethod
+    def presets(cls, profile: str, dataset: str, ipc: int, given: dict[str, Any]) -> dict[str, Any]:
+        """Defaults for (profile, dataset, ipc) that override the plain defaults."""
+        return {}
+
+    @classmethod
+    def original_recipe(cls, config: dict[str, Any]) -> dict[str, Any] | None:
+        """Overrides of the evaluation recipe reproducing the method's published protocol."""
+        return None
+
+    def fit(self, data: ClassData, budget: Budget, seed: int, context: FitContext) -> Buffer:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class ResolvedSpec:
+    name: str
+    config: dict[str, Any]
+
+    @property
+    def canonical(self) -> str:
+        return canonical(self.name, self.config)
+
+
+def strategy_class(name: str) -> type[Strategy]:
+    from benchmark.plugins import load_entry_point_plugins
+    from benchmark.registries import STRATEGIES
+
+    if name not in STRATEGIES:
+        load_entry_point_plugins()
+    return STRATEGIES.get(name)
+
+
+def resolve(spec: Spec, profile: str, dataset: str, ipc: int) -> ResolvedSpec:
+    """Every default filled in: spec values > presets for (profile, dataset, ipc) > plain defaults."""
+    cls = strategy_class(spec.name)
+    declared = cls.declared_params(spec.params)
+    given = validate_params(spec.name, declared, spec.params)
+    presets = validate_params(spec.name, declared, cls.presets(profile, dataset, ipc, given))
+    config = {key: param.default for key, param in declared.items()} | presets | given
+    missing = [key for key, value in config.items() if value is None and declared[key].type is not None]
+    if missing:
+        raise UserInputError(f"strategy {spec.name!r} needs a value for {', '.join(missing)}")
+    return ResolvedSpec(spec.name, dict(sorted(config.items())))
