@@ -36,3 +36,6 @@ NETWORKS.register("MLP", "benchmark.nets.mlp:mlp", description="MLP 128-128")
 
 # Decoders: buffer kind -> function(tensors, manifest) -> images (class-major).
 DECODERS.register("pixels", "benchmark.decoders:decode_pixels", description="images stored as pixels")
+
+# Planners: `python -m benchmark plan NAME`; objects with add_arguments(parser) and run(args) -> int.
+PLANNERS: Registry = Registry("planner")
