@@ -73,8 +73,10 @@ class Buffer:
         decode = DECODERS.get(self.kind)
         tensors = {k: v.to(device) for k, v in self.tensors.items()}
         with torch.no_grad():
-            images = decode(tensors, self.manifest)
-        return images, self.labels_for(len(images)).to(images.device), self.learned_lr
+            decoded = decode(tensors, self.manifest)
+        # A decoder returns class-major images (labels implied) or, for unbalanced sets, (images, labels).
+        images, labels = decoded if isinstance(decoded, tuple) else (decoded, self.labels_for(len(decoded)))
+        return images.to(device), labels.to(device), self.learned_lr
 
     def labels_for(self, count: int) -> torch.Tensor:
         classes = self.manifest["classes"]

@@ -1,0 +1,68 @@
+"""Distribution matching (DM, PROTOCOL.md §3): match mean embeddings of a fresh random ConvNet.
+
+Per iteration: a freshly initialised network with frozen weights; for each class one Siamese DSA
+draw shared by the real batch and the class's synthetic images; loss = Σ_c ‖mean f(real_c) −
+mean f(syn_c)‖².
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from benchmark.augment.dsa import DSA
+from benchmark.data.classdata import ClassData
+from benchmark.distill.objective import Objective
+from benchmark.distill.parameterization import Parameterization
+from benchmark.nets import create_network
+from benchmark.spec import Param
+from benchmark.strategy import FitContext
+
+
+def mean_embedding_distance(real: torch.Tensor, synthetic: torch.Tensor) -> torch.Tensor:
+    """‖mean(real) − mean(synthetic)‖² of two embedding batches."""
+    return ((real.mean(0) - synthetic.mean(0)) ** 2).sum()
+
+
+class DistributionMatching(Objective):
+    """Mean-embedding matching under a fresh random frozen network each iteration."""
+
+    params = {
+        "batch_real": Param(256, "real images per class per iteration", minimum=1),
+        "dsa": Param("color_crop_cutout_flip_scale_rotate", "DSA strategy, or 'none'"),
+        "network": Param("ConvNet", "embedding network"),
+        "net_width": Param(128, "embedding network width", minimum=1),
+    }
+
+    def __init__(self, data: ClassData, config: dict[str, Any], seed: int, context: FitContext):
+        super().__init__(data, config, seed, context)
+        self.dsa = None if config["dsa"] == "none" else DSA(config["dsa"])
+        self.device = context.device
+
+    def fresh_network(self, generator: torch.Generator) -> torch.nn.Module:
+        seed = int(torch.randint(2**31 - 1, (1,), generator=generator))
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            net = create_network(
+                self.config["network"],
+                self.data.channels,
+                self.data.image_size,
+                self.data.num_classes,
+                width=self.config["net_width"],
+            )
+        net = net.to(self.device).train()
+        for p in net.parameters():
+            p.requires_grad_(False)
+        return net
+
+    def loss(self, synthetic: Parameterization, generator: torch.Generator) -> torch.Tensor:
+        net = self.fresh_network(generator)
+        total = torch.zeros((), device=self.device)
+        for c in synthetic.classes:
+            real = self.data.train.sample_class(c, self.config["batch_real"], generator).to(self.device)
+            syn = synthetic.images_of_class(c)
+            if self.dsa is not None:
+                real, syn = self.dsa.siamese([real, syn], generator)
+            total = total + mean_embedding_distance(net.embed(real), net.embed(syn))
+        return total
