@@ -39,3 +39,45 @@ DECODERS.register("pixels", "benchmark.decoders:decode_pixels", description="ima
 
 # Planners: `python -m benchmark plan NAME`; objects with add_arguments(parser) and run(args) -> int.
 PLANNERS: Registry = Registry("planner")
+DATASETS.register(
+    "mnist", "benchmark.data.mnist:load_mnist", description="MNIST, 10 classes, 28×28×1 (idx files)"
+)
+DATASETS.register(
+    "cifar10", "benchmark.data.cifar:load_cifar10", description="CIFAR-10, 10 classes, 32×32×3 (python pickles)"
+)
+DATASETS.register(
+    "cifar100",
+    "benchmark.data.cifar:load_cifar100",
+    description="CIFAR-100, 100 fine classes, 32×32×3 (python pickles)",
+)
+DATASETS.register(
+    "tinyimagenet",
+    "benchmark.data.tinyimagenet:load_tinyimagenet",
+    description="TinyImageNet (tiny-imagenet-200), 200 classes, 64×64×3",
+)
+for _subset, _what in [
+    ("imagenette", "10 easy classes"),
+    ("imagewoof", "10 dog breeds"),
+    ("imagefruit", "10 fruits"),
+    ("imagemeow", "10 cats"),
+    ("imagesquawk", "10 birds"),
+    ("imageyellow", "10 yellow things"),
+]:
+    DATASETS.register(
+        _subset,
+        f"benchmark.data.imagenet_subsets:load_{_subset}",
+        description=f"ImageNet subset {_subset} ({_what}), 128×128×3, from an ImageNet train/val tree",
+    )
+
+NETWORKS.register("ResNet18", "benchmark.nets.resnet:resnet18", description="ResNet-18, instance norm")
+NETWORKS.register("ResNet18BN", "benchmark.nets.resnet:resnet18_bn", description="ResNet-18, batch norm")
+NETWORKS.register(
+    "ResNet18_AP", "benchmark.nets.resnet:resnet18_ap", description="ResNet-18, avg-pool downsampling"
+)
+NETWORKS.register("ViT", "benchmark.nets.vit:vit", description="ViT: patch 4, dim 512, depth 6, 8 heads")
+NETWORKS.register("AlexNet", "benchmark.nets.alexnet:alexnet", description="AlexNet (DC variant)")
+NETWORKS.register("VGG11", "benchmark.nets.vgg:vgg11", description="VGG-11, instance norm")
+NETWORKS.register("LeNet", "benchmark.nets.lenet:lenet", description="LeNet-5")
+
+# Extra CLI commands from plugins (`python -m benchmark NAME`): objects with help, add_arguments, run.
+COMMANDS: Registry = Registry("command")
