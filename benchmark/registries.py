@@ -43,7 +43,9 @@ DATASETS.register(
     "mnist", "benchmark.data.mnist:load_mnist", description="MNIST, 10 classes, 28×28×1 (idx files)"
 )
 DATASETS.register(
-    "cifar10", "benchmark.data.cifar:load_cifar10", description="CIFAR-10, 10 classes, 32×32×3 (python pickles)"
+    "cifar10",
+    "benchmark.data.cifar:load_cifar10",
+    description="CIFAR-10, 10 classes, 32×32×3 (python pickles)",
 )
 DATASETS.register(
     "cifar100",
@@ -68,6 +70,7 @@ for _subset, _what in [
         f"benchmark.data.imagenet_subsets:load_{_subset}",
         description=f"ImageNet subset {_subset} ({_what}), 128×128×3, from an ImageNet train/val tree",
     )
+del _subset, _what
 
 NETWORKS.register("ResNet18", "benchmark.nets.resnet:resnet18", description="ResNet-18, instance norm")
 NETWORKS.register("ResNet18BN", "benchmark.nets.resnet:resnet18_bn", description="ResNet-18, batch norm")

@@ -56,3 +56,35 @@ def build_classdata(
         test=Split(normalize(test_images, mean, std), test_labels),
         preprocessing="meanstd",
     )
+
+
+def read_rgb_images(paths: list, size: tuple[int, int] | None = None, resize=None) -> np.ndarray:
+    """Decode image files to uint8 (n, H, W, 3); CorruptFileError names a file that cannot be read.
+
+    ``resize`` (PIL image → PIL image) is applied first; then every image must be ``size`` (W, H).
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    from PIL import Image
+
+    from benchmark.errors import CorruptFileError
+
+    def read(path) -> np.ndarray:
+        try:
+            with Image.open(path) as image:
+                image = image.convert("RGB")
+                if resize is not None:
+                    image = resize(image)
+                array = np.asarray(image, dtype=np.uint8)
+        except (OSError, ValueError, SyntaxError) as error:  # PIL's ways of saying "damaged"
+            raise CorruptFileError(f"{path} is not a readable image ({error}); fetch it again") from error
+        if size is not None and (array.shape[1], array.shape[0]) != tuple(size):
+            raise CorruptFileError(
+                f"{path} is {array.shape[1]}×{array.shape[0]} px, expected {size[0]}×{size[1]}"
+            )
+        return array
+
+    if not paths:
+        return np.zeros((0, size[1], size[0], 3) if size else (0, 0, 0, 3), dtype=np.uint8)
+    with ThreadPoolExecutor(max_workers=min(8, len(paths))) as pool:
+        return np.stack(list(pool.map(read, paths)))

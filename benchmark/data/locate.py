@@ -35,3 +35,13 @@ def _find(folder: Path, name: str) -> Path | None:
         if candidate.is_file():
             return candidate
     return None
+
+
+IMAGE_SUFFIXES = (".jpeg", ".jpg", ".png")
+
+
+def image_files(folder: Path) -> list[Path]:
+    """The JPEG/PNG files directly in ``folder``, sorted by name (empty if it does not exist)."""
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
