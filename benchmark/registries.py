@@ -84,3 +84,8 @@ NETWORKS.register("LeNet", "benchmark.nets.lenet:lenet", description="LeNet-5")
 
 # Extra CLI commands from plugins (`python -m benchmark NAME`): objects with help, add_arguments, run.
 COMMANDS: Registry = Registry("command")
+
+SUITES.register(
+    "standard", "benchmark.suites.standard:StandardSuite", description="accuracy per (strategy, ipc)"
+)
+EXECUTORS.register("local", "benchmark.executors:LocalExecutor", description="run cells in this process")

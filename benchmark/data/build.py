@@ -39,8 +39,8 @@ def build_classdata(
     ``mean``/``std`` are the dataset's published constants where the references use them;
     otherwise they are fitted on the train split (after the val hold-out).
     """
-    train_labels = torch.as_tensor(np.asarray(train_labels)).long()
-    test_labels = torch.as_tensor(np.asarray(test_labels)).long()
+    train_labels = torch.from_numpy(np.array(train_labels)).long()
+    test_labels = torch.from_numpy(np.array(test_labels)).long()
     kept, held = class_balanced_holdout(train_labels, options.val_fraction, options.split_seed)
     train_x, val_x = train_images[kept], train_images[held]
     if mean is None or std is None:

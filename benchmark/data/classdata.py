@@ -64,6 +64,8 @@ class ClassData:
     classes: list[int] = field(default_factory=list)
     # Applied to raw [0, 1] images after mean/std (ZCA for some presets); None when not used.
     whitening: object | None = None
+    # DSA families suited to the data (no flips for digits, PROTOCOL.md §0).
+    augmentation: str = "color_crop_cutout_flip_scale_rotate"
 
     def __post_init__(self) -> None:
         if not self.classes:

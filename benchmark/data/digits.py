@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 
+from benchmark.augment.dsa import NO_FLIP_STRATEGY
 from benchmark.data.build import build_classdata
 from benchmark.data.classdata import ClassData, DatasetOptions
 from benchmark.data.splits import class_balanced_holdout
@@ -20,7 +21,7 @@ def load_digits(options: DatasetOptions) -> ClassData:
     images = torch.as_tensor(bunch.images, dtype=torch.float32).unsqueeze(1) / 16.0
     labels = torch.as_tensor(bunch.target).long()
     train_idx, test_idx = class_balanced_holdout(labels, TEST_FRACTION, TEST_SPLIT_SEED)
-    return build_classdata(
+    data = build_classdata(
         "digits",
         [str(d) for d in range(10)],
         images[train_idx],
@@ -29,3 +30,5 @@ def load_digits(options: DatasetOptions) -> ClassData:
         labels[test_idx],
         options,
     )
+    data.augmentation = NO_FLIP_STRATEGY
+    return data

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
 from benchmark.augment.dsa import DSA
-from benchmark.data.classdata import Split
+from benchmark.data.classdata import ClassData, Split
+from benchmark.nets import create_network
 from benchmark.progress import progress
 from benchmark.seeding import generator as make_generator
+from benchmark.seeding import seeded
 from benchmark.training.recipe import EvalRecipe
 
 
@@ -67,3 +71,48 @@ def test_accuracy(
         correct += int((net(x).argmax(1) == y).sum())
     net.train()
     return correct / max(len(split), 1)
+
+
+def test_subset(split: Split, per_class: int, seed: int = 0) -> Split:
+    """A seeded subset of ``per_class`` test images per class (0: the whole split)."""
+    if per_class <= 0:
+        return split
+    rng = make_generator(seed)
+    chosen = []
+    for c in torch.unique(split.labels).tolist():
+        indices = split.class_indices(c)
+        chosen.append(indices[torch.randperm(len(indices), generator=rng)[:per_class]])
+    keep = torch.sort(torch.cat(chosen)).values
+    return Split(split.images[keep], split.labels[keep])
+
+
+def evaluate_images(
+    network: str,
+    data: ClassData,
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    lr: float | None,
+    recipe: EvalRecipe,
+    seed: int,
+    device: torch.device | str = "cpu",
+    test: Split | None = None,
+    show_progress: bool = True,
+) -> tuple[nn.Module, float]:
+    """Train a fresh ``network`` (seeded) on the images and return it with its test accuracy.
+
+    ``test`` defaults to the test split of ``data`` (e.g. the seen classes in continual learning);
+    labels keep global ids, so the network has an output for every class of the dataset.
+    """
+    if recipe.dsa == "auto":
+        recipe = replace(recipe, dsa=data.augmentation)
+    net = seeded(
+        seed,
+        lambda: create_network(
+            network, data.channels, data.image_size, data.num_classes, **recipe.network_options
+        ),
+    )
+    train_network(
+        net, images, labels, recipe.learning_rate(lr), recipe, seed, device, show_progress, desc=network
+    )
+    split = test_subset(test if test is not None else data.test, recipe.test_subset)
+    return net, test_accuracy(net, split, device)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 from benchmark.augment.dsa import DEFAULT_STRATEGY
+from benchmark.errors import UserInputError
 
 
 @dataclass(frozen=True)
@@ -20,9 +21,24 @@ class EvalRecipe:
     batch_size: int = 256
     momentum: float = 0.9
     weight_decay: float = 5e-4
-    dsa: str | None = DEFAULT_STRATEGY
+    dsa: str | None = DEFAULT_STRATEGY  # "auto": the dataset's own DSA strategy
     use_buffer_lr: bool = True
     name: str = "dsa"
+    # Options of the evaluation network (e.g. {"width": 32}); part of the recipe, so recorded.
+    network_options: dict = field(default_factory=dict)
+    # Test images per class (seeded subset, 0 = the whole test split).
+    test_subset: int = 0
+
+    @classmethod
+    def from_settings(cls, settings: dict) -> EvalRecipe:
+        """A recipe from a profile's table; unknown keys are errors naming the accepted ones."""
+        accepted = set(cls.__dataclass_fields__)
+        unknown = sorted(set(settings) - accepted)
+        if unknown:
+            raise UserInputError(
+                f"unknown evaluation recipe keys {unknown}; accepted: {', '.join(sorted(accepted))}"
+            )
+        return cls(**settings)
 
     def learning_rate(self, buffer_lr: float | None) -> float:
         return float(buffer_lr) if (self.use_buffer_lr and buffer_lr is not None) else self.lr

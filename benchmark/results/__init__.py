@@ -1,0 +1,1 @@
+"""Records (one JSON per trained evaluation network), their store, and pandas tables."""

@@ -1,0 +1,29 @@
+"""What a user asks of a run (CLI flags); unset values come from the profile's suite settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass
+class RunOptions:
+    suite: str = "standard"
+    profile: str = "quick"
+    datasets: list[str] | None = None
+    strategies: list[str] | None = None  # spec strings (decision 1)
+    ipcs: list[int] | None = None
+    seeds: list[int] | None = None  # distillation seeds (decision 12)
+    networks: list[str] | None = None
+    repeats: int | None = None
+    class_orders: list[int] | None = None
+    steps: int | None = None
+    eval_recipe: str = "suite"  # or "original": each method's published recipe (decision 5)
+    output_dir: Path = Path("results")
+    device: str = "auto"
+    data_root: Path | None = None
+    download: bool = False
+    force: bool = False
+    retry_failed: bool = False
+    show_progress: bool = True
+    executor: str = "local"

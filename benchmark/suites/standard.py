@@ -1,0 +1,69 @@
+"""The standard suite: accuracy of each (strategy, ipc) buffer on the suite's networks, K repeats
+(the shape of the SPEED paper's Table 1)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from benchmark.suites.base import Suite
+
+
+@dataclass(frozen=True)
+class BufferCell:
+    dataset: str
+    strategy: str  # the spec as given
+    ipc: int
+    seed: int
+
+
+class StandardSuite(Suite):
+    """ConvNet accuracy of each (strategy, ipc) buffer (SPEED paper Table 1)."""
+
+    name = "standard"
+
+    def cells(self) -> list[BufferCell]:
+        cells = [
+            BufferCell(dataset, spec, ipc, seed)
+            for dataset in self.settings["datasets"]
+            for spec in self.settings["strategies"]
+            for ipc in self.settings["ipc"]
+            for seed in self.settings["seeds"]
+        ]
+        for cell in cells:  # bad specs fail before any work starts
+            self.bench.resolve(cell.strategy, cell.dataset, cell.ipc)
+        return cells
+
+    def describe_cell(self, cell: BufferCell) -> str:
+        return f"{cell.strategy} ipc={cell.ipc} seed={cell.seed}"
+
+    def evaluation_configs(self, cell: BufferCell, resolved, buffer_key: str) -> list[dict]:
+        configs = []
+        for network in self.settings["networks"]:
+            recipe = self.bench.recipe(self.name, network, resolved)
+            for repeat in range(self.settings["repeats"]):
+                config = self.base_config(cell.dataset, resolved, cell.ipc, network, recipe)
+                config |= {
+                    "distill_seed": cell.seed,
+                    "repeat": repeat,
+                    "eval_seed": self.bench.eval_seed(buffer_key, repeat),
+                }
+                configs.append(config)
+        return configs
+
+    def run_cell(self, cell: BufferCell) -> None:
+        data = self.bench.data(cell.dataset)
+        resolved = self.bench.resolve(cell.strategy, cell.dataset, cell.ipc)
+        key = self.bench.buffer_key(data, resolved, cell.ipc, cell.seed)
+        pending = self.bench.pending(self.evaluation_configs(cell, resolved, key))
+        if not pending:
+            return
+        outcome = self.bench.obtain_buffer(data, resolved, cell.ipc, cell.seed)
+        if outcome.status != "ok":
+            for config in pending:
+                if config["repeat"] == 0:
+                    self.bench.record_outcome_failure(config, outcome)
+            return
+        images, labels, lr = outcome.buffer.materialize(self.bench.device)
+        for config in pending:
+            recipe = self.bench.recipe(self.name, config["network"], resolved)
+            self.bench.evaluate(config, outcome, images, labels, lr, data, recipe)
