@@ -16,3 +16,18 @@ STRATEGIES.register("dm", "baselines.strategies:DMStrategy", description="distri
 DECODERS.register(
     "dataset_split", "baselines.selection:decode_dataset_split", description="a split of a dataset"
 )
+STRATEGIES.register(
+    "herding",
+    "baselines.coresets.strategies:HerdingStrategy",
+    description="herding (argmin) per class in a trained ConvNet's features",
+)
+STRATEGIES.register(
+    "kcenter",
+    "baselines.coresets.strategies:KCenterStrategy",
+    description="k-center greedy per class in a trained ConvNet's features",
+)
+STRATEGIES.register(
+    "forgetting",
+    "baselines.coresets.strategies:ForgettingStrategy",
+    description="most forgotten samples per class (Toneva forgetting events)",
+)

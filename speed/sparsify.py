@@ -1,0 +1,53 @@
+"""Feature sparsification (paper eq. 6, PROTOCOL.md §6): keep exactly k codes per (image, head).
+
+Tie-break rule (deterministic): entries are ranked by a stable sort on (−|a|, flat index), i.e.
+by decreasing magnitude and, among equal magnitudes, by increasing flat index j·K + kk (the
+lower patch index first, then the lower token index). The first k are kept.
+
+``global``: the k best of the whole J × K matrix. ``local``: patch j keeps its k // J best tokens,
+and the first k mod J patches (j = 0, 1, …) one more; exactly k in total.
+"""
+
+from __future__ import annotations
+
+import torch
+
+SCOPES = ("global", "local")
+
+
+def per_patch_counts(k: int, patches: int) -> list[int]:
+    """How many codes each patch keeps under ``local``: k // J each, remainder to the first patches."""
+    base, extra = divmod(k, patches)
+    return [base + (1 if j < extra else 0) for j in range(patches)]
+
+
+def topk_mask(scm: torch.Tensor, k: int, scope: str = "global") -> torch.Tensor:
+    """Boolean mask (n, H, J, K) with exactly k True per (image, head), by the tie-break rule."""
+    n, heads, patches, tokens = scm.shape
+    if not 0 < k <= patches * tokens:
+        raise ValueError(f"k={k} must be between 1 and J·K = {patches * tokens}")
+    magnitude = scm.detach().abs()
+    if scope == "global":
+        flat = magnitude.reshape(n, heads, patches * tokens)
+        order = torch.sort(flat, dim=-1, descending=True, stable=True).indices[..., :k]
+        mask = torch.zeros_like(flat, dtype=torch.bool).scatter_(-1, order, True)
+        return mask.reshape(n, heads, patches, tokens)
+    if scope == "local":
+        counts = torch.tensor(per_patch_counts(k, patches), device=scm.device)
+        if int(counts.max()) > tokens:
+            raise ValueError(f"k={k} puts more than K={tokens} codes on one patch")
+        order = torch.sort(magnitude, dim=-1, descending=True, stable=True).indices
+        keep = torch.arange(tokens, device=scm.device) < counts[:, None]  # (J, K) by rank
+        keep = keep.expand(n, heads, patches, tokens)
+        return torch.zeros_like(magnitude, dtype=torch.bool).scatter_(-1, order, keep)
+    raise ValueError(f"scope {scope!r} is not one of {', '.join(SCOPES)}")
+
+
+def sparsify(scm: torch.Tensor, k: int, scope: str = "global") -> torch.Tensor:
+    """Ā = B ⊙ A with dropped entries exactly +0 (gradient only to the kept entries)."""
+    return torch.where(topk_mask(scm, k, scope), scm, torch.zeros((), dtype=scm.dtype, device=scm.device))
+
+
+def sparsify_straight_through(scm: torch.Tensor, k: int, scope: str = "global") -> torch.Tensor:
+    """Forward value equals ``sparsify`` exactly; the gradient flows to every entry of A."""
+    return scm + (sparsify(scm, k, scope) - scm).detach()

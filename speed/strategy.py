@@ -1,0 +1,96 @@
+"""The registered ``speed`` strategy: SpeedParameterization × a matching objective (default TM).
+
+Defaults per (profile, dataset, ipc, objective) live here (decision 9): the architecture from the
+planner's tables (PROTOCOL.md §6 rows, else this project's small defaults), and optimisation
+settings by objective. The paper's learning rates (SGD, momentum 0.95: SAET 10, SCM 100, FReeNet
+0.01) are for TM's normalised loss; with other objectives they diverge (PROTOCOL.md §11), so those
+get Adam at 1e-3, top-k in the forward pass and a fit to real images as initialisation.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from benchmark.distill.strategy import DistillationStrategy
+from benchmark.errors import BenchmarkError
+from speed.planner import DATASETS, QUICK, default_architecture, family, lam_rule, paper_preset, plan
+
+PAPER_ITERATIONS = 20000
+PAPER_EXPERT_EPOCHS = 2
+QUICK_ITERATIONS = 300
+TM_KEYS = ("syn_steps", "max_start", "batch_syn")
+
+TM_OPTIMISATION = dict(
+    optimizer="sgd",
+    lr_saet=10.0,
+    lr_scm=100.0,
+    lr_freenet=0.01,
+    momentum=0.95,
+    sparsify="export",
+    init="noise",
+)
+OTHER_OPTIMISATION = dict(
+    optimizer="adam",
+    lr_saet=1e-3,
+    lr_scm=1e-3,
+    lr_freenet=1e-3,
+    momentum=0.0,
+    sparsify="forward",
+    init="real",
+)
+
+
+def _objective_keys(objective: str) -> set[str]:
+    from benchmark.registries import OBJECTIVES
+
+    try:
+        return set(OBJECTIVES.get(objective).params)
+    except BenchmarkError:
+        return set()
+
+
+class SpeedStrategy(DistillationStrategy):
+    """SPEED (NeurIPS 2023): sparse parameterization under the storage budget, any objective."""
+
+    name: ClassVar[str] = "speed"
+    parameterization: ClassVar[str] = "speed"
+    objective: ClassVar[str | None] = None
+    default_objective: ClassVar[str] = "tm"
+
+    @classmethod
+    def presets(cls, profile: str, dataset: str, ipc: int, given: dict[str, Any]) -> dict[str, Any]:
+        objective = given.get("objective", cls.default_objective)
+        preset: dict[str, Any] = dict(TM_OPTIMISATION if objective == "tm" else OTHER_OPTIMISATION)
+        preset |= default_architecture(dataset, ipc)
+        row = paper_preset(dataset, ipc)
+        if row is not None:
+            preset["lam"] = row["lam"]
+            if profile == "paper":
+                preset["iterations"] = PAPER_ITERATIONS
+                accepted = _objective_keys(objective)
+                tm = {key: row[key] for key in TM_KEYS} | {"expert_epochs": PAPER_EXPERT_EPOCHS}
+                preset |= {key: value for key, value in tm.items() if key in accepted}
+        else:
+            lam = _rule_lam(dataset, ipc, preset)
+            if lam is not None:
+                preset["lam"] = lam
+            if profile == "quick" and (family(dataset), ipc) in QUICK:
+                preset["iterations"] = QUICK_ITERATIONS
+        return preset
+
+
+def _rule_lam(dataset: str, ipc: int, arch: dict[str, Any]) -> float | None:
+    """λ ≈ 0.064/(N·H·J) for the default architecture, where the dataset's shape is known and it fits."""
+    if dataset not in DATASETS:
+        return None
+    image_shape, classes = DATASETS[dataset]
+    try:
+        p = plan(
+            classes,
+            ipc,
+            image_shape,
+            **{k: arch[k] for k in ("dim", "tokens", "heads", "k", "depth", "patch")},
+        )
+    except BenchmarkError:
+        return None
+    return lam_rule(p.images, p.heads, p.patches)

@@ -1,0 +1,65 @@
+import torch
+from test_speed_parameterization import MSEToClassMeans, fake_data, make
+
+from benchmark.budget import Budget
+from benchmark.registries import OBJECTIVES
+from benchmark.spec import Spec
+from benchmark.strategy import FitContext, resolve, strategy_class
+from speed.pictures import patch_usage, save_speed_pictures
+from speed.strategy import SpeedStrategy
+
+if "speed_test_mse" not in OBJECTIVES:
+    OBJECTIVES.register("speed_test_mse", MSEToClassMeans, description="test only")
+
+
+def test_paper_presets_for_tm():
+    preset = SpeedStrategy.presets("paper", "cifar10", 1, {})
+    assert (preset["dim"], preset["tokens"], preset["k"], preset["heads"], preset["patch"]) == (
+        32,
+        16,
+        48,
+        2,
+        4,
+    )
+    assert preset["lam"] == 3e-6 and preset["iterations"] == 20000
+    assert (preset["optimizer"], preset["lr_scm"], preset["momentum"], preset["sparsify"]) == (
+        "sgd",
+        100.0,
+        0.95,
+        "export",
+    )
+    assert SpeedStrategy.presets("paper", "imagesquawk", 10, {})["lam"] == 3e-8
+
+
+def test_quick_presets_depend_on_objective():
+    dm = SpeedStrategy.presets("quick", "fashion_mnist", 1, {"objective": "dm"})
+    assert (dm["optimizer"], dm["sparsify"], dm["init"]) == ("adam", "forward", "real")
+    assert (dm["dim"], dm["k"], dm["patch"]) == (24, 12, 4) and dm["iterations"] == 300
+    assert dm["lam"] == 5e-6  # 0.064 / (N·H·J) with N = 140, H = 2, J = 49
+    tm = SpeedStrategy.presets("quick", "digits", 1, {})
+    assert tm["optimizer"] == "sgd" and tm["patch"] == 2
+
+
+def test_strategy_resolves_and_fits_with_any_objective():
+    from benchmark.plugins import load_entry_point_plugins
+
+    load_entry_point_plugins()
+    assert strategy_class("speed") is SpeedStrategy
+    spec = Spec("speed", {"objective": "speed_test_mse", "iterations": 5, "init_steps": 5})
+    resolved = resolve(spec, "quick", "fake", 4)
+    assert resolved.config["init"] == "real" and resolved.config["objective"] == "speed_test_mse"
+    data = fake_data()
+    config = resolved.config | {"dim": 8, "tokens": 8, "heads": 2, "k": 4, "patch": 2}
+    budget = Budget(ipc=4, num_classes=3, image_shape=(1, 8, 8))
+    buffer = SpeedStrategy(config).fit(data, budget, 0, FitContext(show_progress=False))
+    assert buffer.kind == "speed"
+    buffer.check(budget)
+
+
+def test_pictures_are_written(tmp_path):
+    p, _ = make()
+    buffer = p.export()
+    usage = patch_usage(buffer)
+    assert usage.shape == (33, 4, 4) and torch.all(usage.sum((1, 2)) == 2 * 4)
+    paths = save_speed_pictures(buffer, tmp_path / "pictures", mean=(0.5,), std=(0.5,))
+    assert all(path.is_file() and path.stat().st_size > 0 for path in paths)
