@@ -142,7 +142,13 @@ def validate_architecture(
         if not isinstance(value, int) or value < 1:
             raise UserInputError(f"SPEED {name}={value!r} must be a positive integer")
     if height % patch or width % patch:
-        sides = sorted({d for d in range(1, min(height, width) + 1) if height % d == 0 and width % d == 0})
+        sides = sorted(
+            {
+                d
+                for d in range(1, min(height, width) + 1)
+                if height % d == 0 and width % d == 0 and (height // d) * (width // d) <= MAX_INDEX
+            }
+        )
         raise UserInputError(
             f"SPEED patch={patch} does not divide the image side {height}×{width}; "
             f"choose one of {', '.join(map(str, sides))}"
