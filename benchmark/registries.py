@@ -89,3 +89,15 @@ SUITES.register(
     "standard", "benchmark.suites.standard:StandardSuite", description="accuracy per (strategy, ipc)"
 )
 EXECUTORS.register("local", "benchmark.executors:LocalExecutor", description="run cells in this process")
+
+# Reports (benchmark/report): the leaderboard and the comparison with the published numbers.
+COMMANDS.register(
+    "leaderboard",
+    "benchmark.report.commands:LEADERBOARD",
+    description="leaderboard.md/.html, tables/*.csv and figures from every record",
+)
+COMMANDS.register(
+    "compare",
+    "benchmark.report.commands:COMPARE",
+    description="paper-profile cells beside the SPEED paper's reported numbers",
+)

@@ -1,0 +1,120 @@
+"""The ``leaderboard`` and ``compare`` commands (registered in :mod:`benchmark.registries`).
+
+pandas and matplotlib are imported inside ``run`` so that ``python -m benchmark --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+
+def build_leaderboard(output_dir: str | Path, figures: bool = True) -> dict[str, Any]:
+    """Write leaderboard.md, leaderboard.html, tables/*.csv and figures/* under ``output_dir``."""
+    from benchmark.atomic import atomic_write_bytes
+    from benchmark.report.figures import buffer_grids, table_figures
+    from benchmark.report.render import render_html, render_markdown
+    from benchmark.report.tables import build_tables, records_frame, table_csv_frame
+    from benchmark.results.store import ResultStore
+
+    store = ResultStore(output_dir)
+    root = store.root
+    records = store.records()
+    tables = build_tables(records)
+    table_dir = root / "tables"
+    table_dir.mkdir(parents=True, exist_ok=True)
+    csvs = []
+    if records:
+        frame = records_frame(records)
+        path = table_dir / "records.csv"
+        atomic_write_bytes(path, frame.to_csv(index=False).encode())
+        csvs.append(path)
+    for table in tables:
+        path = table_dir / f"{table.name}.csv"
+        atomic_write_bytes(path, table_csv_frame(table).to_csv(index=False).encode())
+        csvs.append(path)
+    made, notes = [], []
+    if figures and records:
+        figure_dir = root / "figures"
+        made = table_figures(tables, figure_dir)
+        grids, notes = buffer_grids(records, store, figure_dir)
+        made += grids
+    markdown = render_markdown(tables, made, notes, root)
+    atomic_write_bytes(root / "leaderboard.md", markdown.encode())
+    atomic_write_bytes(root / "leaderboard.html", render_html(tables, made, notes).encode())
+    return {
+        "records": len(records),
+        "tables": tables,
+        "csvs": csvs,
+        "figures": made,
+        "notes": notes,
+        "markdown": root / "leaderboard.md",
+        "html": root / "leaderboard.html",
+    }
+
+
+class LeaderboardCommand:
+    help = "write leaderboard.md/.html, tables/*.csv and figures from every record"
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--output-dir", type=Path, default=Path("results"), help="the result store")
+        parser.add_argument("--no-figures", action="store_true", help="skip the matplotlib figures")
+
+    def run(self, args: argparse.Namespace) -> int:
+        result = build_leaderboard(args.output_dir, figures=not args.no_figures)
+        if not result["records"]:
+            print(f"no records under {args.output_dir}/records; wrote an empty leaderboard")
+        print(
+            f"{result['records']} records, {len(result['tables'])} tables, {len(result['figures'])} figures: "
+            f"{result['markdown']}, {result['html']}, {len(result['csvs'])} CSVs in "
+            f"{Path(args.output_dir) / 'tables'}"
+        )
+        for note in result["notes"]:
+            print(f"note: {note}")
+        return 0
+
+
+def run_compare(output_dir: str | Path):
+    """The comparison frame (also written to tables/compare.csv) and the records it came from."""
+    from benchmark.atomic import atomic_write_bytes
+    from benchmark.report.compare import compare_frame
+    from benchmark.results.store import ResultStore
+
+    store = ResultStore(output_dir)
+    frame = compare_frame(store.records())
+    if not frame.empty:
+        (store.root / "tables").mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(store.root / "tables" / "compare.csv", frame.to_csv(index=False).encode())
+    return frame
+
+
+class CompareCommand:
+    help = "compare paper-profile results with the SPEED paper's published numbers"
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--output-dir", type=Path, default=Path("results"), help="the result store")
+
+    def run(self, args: argparse.Namespace) -> int:
+        from benchmark.report.compare import format_compare
+        from benchmark.report.reported import CAUTION
+
+        frame = run_compare(args.output_dir)
+        if frame.empty:
+            print(
+                f"no records of the paper profile under {args.output_dir}/records; nothing to compare "
+                "(run a suite with --profile paper first)"
+            )
+            return 0
+        print(format_compare(frame))
+        matched = frame["reported"] != ""
+        print(
+            f"\n{int(matched.sum())} of {len(frame)} rows have a reported counterpart; "
+            f"{int((frame['within_std'] == True).sum())} lie within the reported std."  # noqa: E712
+        )
+        print(f"Caution: {CAUTION}")
+        return 0
+
+
+LEADERBOARD = LeaderboardCommand()
+COMPARE = CompareCommand()
