@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-
-import torch
+from typing import TYPE_CHECKING
 
 from benchmark.errors import BudgetExceededError, UserInputError
+
+if TYPE_CHECKING:  # torch stays unimported so planners and the CLI start fast
+    import torch
 
 
 @dataclass(frozen=True)

@@ -35,8 +35,11 @@ def add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: list[str]) -> argparse.ArgumentParser:
+    """The parser; a plugin's command or planner module is imported only when it is invoked."""
     from benchmark.registries import COMMANDS, PLANNERS
+
+    words = _positionals(argv)
 
     parser = argparse.ArgumentParser(
         prog="python -m benchmark", description="Dataset distillation under storage budgets."
@@ -49,8 +52,9 @@ def build_parser() -> argparse.ArgumentParser:
     plan = commands.add_parser("plan", help="plan a parameterization's storage within a budget")
     plan_kinds = plan.add_subparsers(dest="planner", required=True)
     for name in PLANNERS.names():
-        planner = PLANNERS.get(name)
-        planner.add_arguments(plan_kinds.add_parser(name, help=PLANNERS.describe(name)))
+        sub = plan_kinds.add_parser(name, help=PLANNERS.describe(name))
+        if words[:2] == ["plan", name]:
+            PLANNERS.get(name).add_arguments(sub)
 
     run = commands.add_parser("run", help="run a suite: distill what is missing, evaluate, write records")
     run.add_argument("--suite", default="standard")
@@ -89,8 +93,9 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("--output-dir", type=Path, default=Path("results"))
 
     for name in COMMANDS.names():
-        command = COMMANDS.get(name)
-        command.add_arguments(commands.add_parser(name, help=command.help))
+        sub = commands.add_parser(name, help=COMMANDS.describe(name))
+        if words[:1] == [name]:
+            COMMANDS.get(name).add_arguments(sub)
     return parser
 
 
@@ -100,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
         for path in _plugin_paths(argv):
             load_plugin_file(path)
         load_entry_point_plugins()
-        args = build_parser().parse_args(argv)
+        args = build_parser(argv).parse_args(argv)
         return dispatch(args)
     except BenchmarkError as error:
         print(f"error: {error}", file=sys.stderr)
@@ -108,6 +113,19 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted; finished records are kept, re-run to resume", file=sys.stderr)
         return 130
+
+
+def _positionals(argv: list[str]) -> list[str]:
+    """The words of ``argv`` that are not options (the command, a planner's name, …)."""
+    words, skip = [], False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg == "--plugin":
+            skip = True
+        elif not arg.startswith("-"):
+            words.append(arg)
+    return words
 
 
 def _plugin_paths(argv: list[str]) -> list[str]:

@@ -39,8 +39,7 @@ def build_classdata(
     ``mean``/``std`` are the dataset's published constants where the references use them;
     otherwise they are fitted on the train split (after the val hold-out).
     """
-    train_labels = torch.from_numpy(np.array(train_labels)).long()
-    test_labels = torch.from_numpy(np.array(test_labels)).long()
+    train_labels, test_labels = _labels(train_labels), _labels(test_labels)
     kept, held = class_balanced_holdout(train_labels, options.val_fraction, options.split_seed)
     train_x, val_x = train_images[kept], train_images[held]
     if mean is None or std is None:
@@ -88,3 +87,9 @@ def read_rgb_images(paths: list, size: tuple[int, int] | None = None, resize=Non
         return np.zeros((0, size[1], size[0], 3) if size else (0, 0, 0, 3), dtype=np.uint8)
     with ThreadPoolExecutor(max_workers=min(8, len(paths))) as pool:
         return np.stack(list(pool.map(read, paths)))
+
+
+def _labels(labels: np.ndarray | torch.Tensor) -> torch.Tensor:
+    if torch.is_tensor(labels):
+        return labels.long()
+    return torch.from_numpy(np.array(labels)).long()

@@ -73,7 +73,7 @@ def test_accuracy(
     return correct / max(len(split), 1)
 
 
-def test_subset(split: Split, per_class: int, seed: int = 0) -> Split:
+def per_class_subset(split: Split, per_class: int, seed: int = 0) -> Split:
     """A seeded subset of ``per_class`` test images per class (0: the whole split)."""
     if per_class <= 0:
         return split
@@ -114,5 +114,5 @@ def evaluate_images(
     train_network(
         net, images, labels, recipe.learning_rate(lr), recipe, seed, device, show_progress, desc=network
     )
-    split = test_subset(test if test is not None else data.test, recipe.test_subset)
+    split = per_class_subset(test if test is not None else data.test, recipe.test_subset)
     return net, test_accuracy(net, split, device)
