@@ -81,8 +81,8 @@ def test_readme_plugin_example_runs_through_plugin_flag(tmp_path):
     readme = (ROOT / "README.md").read_text()
     example = (ROOT / "examples" / "mean_groups.py").read_text()
     assert example.strip() in readme, "the README's plugin example must be examples/mean_groups.py verbatim"
-    out = cli("--plugin", "examples/mean_groups.py", "run", "--profile", "smoke", "--strategies",
-              "mean_groups:group=2", "--ipc", "1", "--repeats", "1", "--output-dir", str(tmp_path)).stdout  # fmt: skip
+    run = ["run", "--profile", "smoke", "--strategies", "mean_groups:group=2", "--ipc", "1", "--repeats", "1"]
+    out = cli("--plugin", "examples/mean_groups.py", *run, "--output-dir", str(tmp_path)).stdout
     assert "mean_groups:group=2" in out
     assert [r["status"] for r in records(tmp_path).values()] == ["ok"]
 
