@@ -1,0 +1,1 @@
+"""Class-incremental streams (avalanche) and GDumb-style memories built by any strategy."""
