@@ -50,7 +50,8 @@ def class_incremental_steps(
     """The stream's steps: avalanche's ``class_incremental_benchmark`` with a fixed class order."""
     if steps < 1 or len(order) % steps:
         raise UserInputError(
-            f"--steps {steps} does not divide the {len(order)} classes evenly; choose a divisor of {len(order)}"
+            f"--steps {steps} does not divide the {len(order)} classes evenly; "
+            f"choose a divisor of {len(order)}"
         )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # avalanche warns about optional solvers it does not need
