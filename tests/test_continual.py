@@ -1,0 +1,93 @@
+import numpy as np
+import pytest
+import torch
+
+from baselines.pixels import pixel_buffer, real_images_per_class
+from benchmark.continual.stream import class_incremental_steps, class_order
+from benchmark.errors import UserInputError
+from benchmark.profiles import load_profile
+from benchmark.registries import STRATEGIES
+from benchmark.runner import run
+from benchmark.seeding import generator
+from benchmark.strategy import Strategy
+from benchmark.suites.options import RunOptions
+
+SEEN: list[dict] = []
+
+
+class SpyStrategy(Strategy):
+    """Records the data and budget each step's fit receives."""
+
+    name = "spy"
+
+    def fit(self, data, budget, seed, context):
+        SEEN.append(
+            {
+                "classes": list(data.classes),
+                "train_labels": set(data.train.labels.tolist()),
+                "val_labels": set(data.val.labels.tolist()),
+                "budget": budget.floats,
+                "budget_classes": budget.num_classes,
+            }
+        )
+        return pixel_buffer(real_images_per_class(data, budget.ipc, generator(seed)), data.classes)
+
+
+@pytest.fixture(autouse=True)
+def spy_registered():
+    STRATEGIES.register("spy", SpyStrategy)
+    SEEN.clear()
+    yield
+    STRATEGIES.unregister("spy")
+
+
+@pytest.mark.parametrize("seed", [0, 1, 4])
+def test_class_orders_equal_numpys(seed):
+    np.random.seed(seed)
+    assert class_order(seed, 100) == np.random.permutation(100).tolist()
+
+
+def test_avalanche_steps_hold_each_class_once_in_order():
+    train = torch.arange(100) % 10
+    test = torch.arange(50) % 10
+    order = class_order(2, 10)
+    steps = class_incremental_steps(train, test, order, 5)
+    assert [list(s.classes) for s in steps] == [order[i : i + 2] for i in range(0, 10, 2)]
+    for step in steps:
+        assert set(train[step.train_indices].tolist()) == set(step.classes)
+        assert len(step.train_indices) == 20 and len(step.test_indices) == 10
+    with pytest.raises(UserInputError, match="does not divide the 10 classes"):
+        class_incremental_steps(train, test, order, 3)
+
+
+def test_each_step_sees_only_its_classes_memory_grows_and_tests_on_seen_classes(tmp_path, monkeypatch):
+    import benchmark.suites.workbench as workbench
+
+    evaluated = []
+    original = workbench.evaluate_images
+
+    def spy_evaluate(network, data, images, labels, lr, recipe, seed, device, test, show):
+        evaluated.append({"labels": labels.tolist(), "test": set(test.labels.tolist()), "lr": lr})
+        return original(network, data, images, labels, lr, recipe, seed, device, test, show)
+
+    monkeypatch.setattr(workbench, "evaluate_images", spy_evaluate)
+    options = RunOptions(suite="continual", profile="smoke", strategies=["spy"], output_dir=tmp_path,
+                         show_progress=False)  # fmt: skip
+    table = run(options)
+    order = class_order(0, 10)
+    steps = [order[i : i + 2] for i in range(0, 10, 2)]
+    assert [s["classes"] for s in SEEN] == steps
+    for seen, classes in zip(SEEN, steps, strict=True):
+        assert seen["train_labels"] == set(classes) and seen["val_labels"] <= set(classes)
+        assert seen["budget_classes"] == 2 and seen["budget"] == 2 * 2 * 64
+    ipc = load_profile("smoke").suite("continual")["ipc"][0]
+    for t, evaluation in enumerate(evaluated):
+        seen_classes = {c for s in steps[: t + 1] for c in s}
+        assert len(evaluation["labels"]) == ipc * 2 * (t + 1)  # grows by each step's budget
+        assert set(evaluation["labels"]) == seen_classes
+        assert evaluation["test"] == seen_classes
+        assert evaluation["lr"] is None  # decision 6: the recipe's lr 0.01, no learned lr
+    assert list(table.columns[:5]) == [0, 1, 2, 3, 4]
+    assert "avg incremental" in table.columns and "final" in table.columns
+    records = sorted((tmp_path / "records" / "continual").glob("*.json"))
+    assert len(records) == 5
