@@ -30,14 +30,22 @@ class DistributionMatching(Objective):
 
     params = {
         "batch_real": Param(256, "real images per class per iteration", minimum=1),
-        "dsa": Param("color_crop_cutout_flip_scale_rotate", "DSA strategy, or 'none'"),
+        "dsa": Param("auto", "DSA strategy, 'auto' (the dataset's own) or 'none'"),
         "network": Param("ConvNet", "embedding network"),
         "net_width": Param(128, "embedding network width", minimum=1),
     }
 
+    @classmethod
+    def presets(cls, profile: str, dataset: str, ipc: int) -> dict[str, Any]:
+        if profile == "paper":
+            return {"batch_real": 256, "net_width": 128}
+        # quick: a narrow embedding network and fewer real images fit 2 CPU cores (README says so).
+        return {"batch_real": 64, "net_width": 32}
+
     def __init__(self, data: ClassData, config: dict[str, Any], seed: int, context: FitContext):
         super().__init__(data, config, seed, context)
-        self.dsa = None if config["dsa"] == "none" else DSA(config["dsa"])
+        strategy = data.augmentation if config["dsa"] == "auto" else config["dsa"]
+        self.dsa = None if strategy == "none" else DSA(strategy)
         self.device = context.device
 
     def fresh_network(self, generator: torch.Generator) -> torch.nn.Module:

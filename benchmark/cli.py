@@ -84,6 +84,9 @@ def build_parser(argv: list[str]) -> argparse.ArgumentParser:
     evaluate.add_argument("--network", default="ConvNet")
     evaluate.add_argument("--repeats", type=int, default=1)
     evaluate.add_argument("--suite", default="standard", help="whose recipe to use")
+    evaluate.add_argument(
+        "--split", choices=("test", "val"), default="test", help="val for tuning; test only for reporting"
+    )
     add_common(evaluate)
 
     show = commands.add_parser("show", help="print recorded results")
@@ -259,10 +262,11 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     for repeat in range(args.repeats):
         seed = derive_seed(buffer.manifest["sha256"], repeat)
         _, accuracy = evaluate_images(
-            args.network, data, images, labels, lr, recipe, seed, bench.device, None, not args.no_progress
-        )
+            args.network, data, images, labels, lr, recipe, seed, bench.device, getattr(data, args.split),
+            not args.no_progress,
+        )  # fmt: skip
         accuracies.append(accuracy)
-        print(f"repeat {repeat}: accuracy {100 * accuracy:.2f} %")
+        print(f"repeat {repeat}: {args.split} accuracy {100 * accuracy:.2f} %")
     if len(accuracies) > 1:
         print(f"mean {100 * statistics.mean(accuracies):.2f} ± {100 * statistics.pstdev(accuracies):.2f} %")
     return 0

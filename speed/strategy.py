@@ -60,7 +60,8 @@ class SpeedStrategy(DistillationStrategy):
     @classmethod
     def presets(cls, profile: str, dataset: str, ipc: int, given: dict[str, Any]) -> dict[str, Any]:
         objective = given.get("objective", cls.default_objective)
-        preset: dict[str, Any] = dict(TM_OPTIMISATION if objective == "tm" else OTHER_OPTIMISATION)
+        preset: dict[str, Any] = super().presets(profile, dataset, ipc, given)
+        preset |= TM_OPTIMISATION if objective == "tm" else OTHER_OPTIMISATION
         preset |= default_architecture(dataset, ipc)
         row = paper_preset(dataset, ipc)
         if row is not None:

@@ -26,6 +26,11 @@ class Objective:
         self.seed = seed
         self.context = context
 
+    @classmethod
+    def presets(cls, profile: str, dataset: str, ipc: int) -> dict[str, Any]:
+        """The objective's own defaults for (profile, dataset, ipc), shared by every strategy using it."""
+        return {}
+
     def loss(self, synthetic: Parameterization, generator: torch.Generator) -> torch.Tensor:
         raise NotImplementedError
 

@@ -45,6 +45,11 @@ class DistillationStrategy(Strategy):
             )
         return declared
 
+    @classmethod
+    def presets(cls, profile: str, dataset: str, ipc: int, given: dict[str, Any]) -> dict[str, Any]:
+        """The objective's presets; subclasses add their parameterization's on top."""
+        return OBJECTIVES.get(cls.objective_name(given)).presets(profile, dataset, ipc)
+
     def fit(self, data: ClassData, budget: Budget, seed: int, context: FitContext) -> Buffer:
         synthetic_cls = PARAMETERIZATIONS.get(self.parameterization)
         objective_cls = OBJECTIVES.get(self.objective_name(self.config))
