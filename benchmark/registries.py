@@ -101,3 +101,13 @@ COMMANDS.register(
     "benchmark.report.commands:COMPARE",
     description="paper-profile cells beside the SPEED paper's reported numbers",
 )
+SUITES.register(
+    "cross-arch",
+    "benchmark.suites.cross_arch:CrossArchSuite",
+    description="accuracy of each buffer on ConvNet, MLP, ResNet18, ViT (AlexNet, VGG11 selectable)",
+)
+SUITES.register(
+    "corruption",
+    "benchmark.suites.corruption:CorruptionSuite",
+    description="accuracy on corrupted test sets (CIFAR-10-C style, 19 corruptions × 5 severities)",
+)
