@@ -1,6 +1,6 @@
 """Baselines register themselves here, exactly as an outside plugin would (lazy entries)."""
 
-from benchmark.registries import DECODERS, OBJECTIVES, PARAMETERIZATIONS, STRATEGIES
+from benchmark.registries import COMMANDS, DECODERS, OBJECTIVES, PARAMETERIZATIONS, STRATEGIES
 
 PARAMETERIZATIONS.register(
     "pixels", "baselines.pixels:PixelParameterization", description="images as parameters"
@@ -30,4 +30,15 @@ STRATEGIES.register(
     "forgetting",
     "baselines.coresets.strategies:ForgettingStrategy",
     description="most forgotten samples per class (Toneva forgetting events)",
+)
+OBJECTIVES.register("tm", "baselines.tm:TrajectoryMatching", description="trajectory matching (MTT)")
+OBJECTIVES.register("dc", "baselines.dc:GradientMatching", description="gradient matching (DC)")
+OBJECTIVES.register("dsa", "baselines.dc:DSAGradientMatching", description="gradient matching with DSA")
+STRATEGIES.register("tm", "baselines.strategies:TMStrategy", description="trajectory matching on pixels")
+STRATEGIES.register("dc", "baselines.strategies:DCStrategy", description="gradient matching on pixels")
+STRATEGIES.register(
+    "dsa", "baselines.strategies:DSAStrategy", description="gradient matching with DSA on pixels"
+)
+COMMANDS.register(
+    "experts", "baselines.experts:EXPERTS_COMMAND", description="train and cache expert trajectories"
 )

@@ -1,0 +1,251 @@
+"""Trajectory matching (TM / MTT, PROTOCOL.md §4) with SPEED's student momentum (§6).
+
+Per iteration: a random expert and start epoch t ~ U{0 … max_start − 1}; θ0 = expert[t],
+θ* = expert[t + M]. The student takes ``syn_steps`` steps on minibatches of the synthetic set
+(per-sample DSA), g = ∇θ CE(f_θ(DSA(x)), y) with the graph kept, then either θ ← θ − α·g
+(``student_momentum`` = 0) or SPEED's exponential average m ← β·m + (1 − β)·g, θ ← θ − α·m.
+Loss = ‖θ_last − θ*‖² / ‖θ0 − θ*‖². α is a learned scalar (SGD ``lr_lr``, momentum 0.5),
+clipped ≥ ``min_lr`` after each step, and stored in the buffer.
+
+Memory (``checkpoint_steps``, default on): instead of keeping the graph of every unrolled step,
+the student is first run without a graph, keeping only θ_k and m_k (P floats each) and each step's
+minibatch and DSA draw; the gradient is then propagated backwards one step at a time, each step
+recomputed with its graph (θ_k, m_k, the images and α as leaves) and differentiated against the
+incoming adjoint. Peak memory is one step's double-backward graph instead of ``syn_steps`` of
+them, for about one extra forward/backward per step; the gradients equal the full graph's (a test
+checks it). ``loss()`` returns a surrogate whose value is the TM loss and whose gradient with
+respect to the synthetic images and α is the one computed that way.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from torch.func import functional_call
+
+from baselines.experts import ExpertRecipe, build_experts, build_network, dsa_strategy, load_snapshots
+from benchmark.augment.dsa import DSA
+from benchmark.data.classdata import ClassData
+from benchmark.distill.objective import Objective
+from benchmark.distill.parameterization import Parameterization
+from benchmark.errors import UserInputError
+from benchmark.spec import Param
+from benchmark.strategy import FitContext
+
+# PROTOCOL.md §4, CIFAR10 (published run commands; the paper's table is authoritative).
+CIFAR10 = {
+    1: {"syn_steps": 50, "expert_epochs": 2, "max_start": 2, "lr_lr": 1e-7, "lr_init": 0.01},
+    10: {"syn_steps": 30, "expert_epochs": 2, "max_start": 20, "lr_lr": 1e-5, "lr_init": 0.001},
+    50: {"syn_steps": 30, "expert_epochs": 2, "max_start": 40, "lr_lr": 1e-5, "lr_init": 0.001},
+}
+
+# quick: 4 narrow experts (ConvNet-32) trained 6 epochs on 200 images per class, 10 student steps.
+QUICK = {
+    "syn_steps": 10,
+    "expert_epochs": 2,
+    "max_start": 4,
+    "num_experts": 4,
+    "expert_train_epochs": 6,
+    "expert_subset": 200,
+    "net_width": 32,
+    "lr_lr": 1e-5,
+    "lr_init": 0.01,
+}
+
+
+class TrajectoryMatching(Objective):
+    params = {
+        "syn_steps": Param(20, "student steps per iteration", minimum=1),
+        "expert_epochs": Param(2, "M: target = expert[t + M]", minimum=1),
+        "max_start": Param(20, "start epoch t ~ U{0 … max_start − 1}", minimum=1),
+        "batch_syn": Param(0, "synthetic images per student step; 0 = the whole set", minimum=0),
+        "lr_lr": Param(1e-5, "learning rate of the learned lr α", minimum=0.0),
+        "lr_init": Param(0.01, "initial α", minimum=0.0),
+        "student_momentum": Param(
+            0.0, "β of the student's m ← β·m + (1 − β)·g (SPEED); 0 = plain SGD", minimum=0.0, maximum=0.999
+        ),
+        "min_lr": Param(0.001, "α is clipped ≥ this after every step", minimum=0.0),
+        "num_experts": Param(100, "expert trajectories", minimum=1),
+        "expert_train_epochs": Param(50, "epochs each expert is trained", minimum=1),
+        "expert_subset": Param(0, "training images per class for the experts (seeded); 0 = all", minimum=0),
+        "network": Param("ConvNet", "expert and student network"),
+        "net_width": Param(128, "expert and student network width", minimum=1),
+        "dsa": Param("auto", "DSA strategy of experts and student: 'auto' (the dataset's) or 'none'"),
+        "checkpoint_steps": Param(True, "recompute student steps backwards instead of keeping their graphs"),
+    }
+
+    @classmethod
+    def presets(cls, profile: str, dataset: str, ipc: int) -> dict[str, Any]:
+        if profile == "paper":
+            # 100 experts × 50 epochs on the whole training split; other datasets: plain defaults.
+            table = CIFAR10.get(ipc, {}) if dataset == "cifar10" else {}
+            return {"num_experts": 100, "expert_train_epochs": 50} | table
+        return dict(QUICK)
+
+    def __init__(self, data: ClassData, config: dict[str, Any], seed: int, context: FitContext):
+        super().__init__(data, config, seed, context)
+        if config["max_start"] + config["expert_epochs"] > config["expert_train_epochs"]:
+            raise UserInputError(
+                f"tm: max_start={config['max_start']} + expert_epochs={config['expert_epochs']} exceeds "
+                f"expert_train_epochs={config['expert_train_epochs']}; lower max_start or train longer"
+            )
+        self.device = context.device
+        self.recipe = ExpertRecipe(
+            network=config["network"],
+            width=config["net_width"],
+            epochs=config["expert_train_epochs"],
+            subset=config["expert_subset"],
+            dsa=config["dsa"],
+        )
+        strategy = dsa_strategy(data, self.recipe)
+        self.dsa = DSA(strategy) if strategy else None
+        self.alpha = nn.Parameter(torch.tensor(float(config["lr_init"]), device=self.device))
+        self.net = build_network(data, self.recipe).to(self.device).train()
+        for p in self.net.parameters():
+            p.requires_grad_(False)
+        self.layout = [(name, tuple(p.shape)) for name, p in self.net.named_parameters()]
+        self.sizes = [p.numel() for p in self.net.parameters()]
+        self._files: list[Path] | None = None
+        self._order: list[int] = []
+
+    # ---- experts -------------------------------------------------------------------------
+    def expert_files(self) -> list[Path]:
+        if self._files is None:
+            self._files = build_experts(
+                self.data,
+                self.recipe,
+                self.seed,
+                self.config["num_experts"],
+                self.context.cache_root,
+                self.device,
+                self.context.show_progress,
+            )
+        return self._files
+
+    def sample_endpoints(self, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        files = self.expert_files()
+        expert = int(torch.randint(len(files), (1,), generator=generator))
+        start = int(torch.randint(self.config["max_start"], (1,), generator=generator))
+        theta0, target = load_snapshots(files[expert], [start, start + self.config["expert_epochs"]])
+        return theta0.to(self.device), target.to(self.device)
+
+    # ---- the student ---------------------------------------------------------------------
+    def unflatten(self, theta: torch.Tensor) -> dict[str, torch.Tensor]:
+        parts = torch.split(theta, self.sizes)
+        return {name: part.view(shape) for (name, shape), part in zip(self.layout, parts, strict=True)}
+
+    def student_step(self, theta, m, images, labels, batch, draw, alpha, create_graph: bool):
+        """One student step from (θ, m); returns (θ', m'). ``m`` is None without momentum."""
+        x = images if batch is None else images[batch]
+        y = labels if batch is None else labels[batch]
+        if draw is not None:
+            x = self.dsa.apply(x, draw)
+        out = functional_call(self.net, self.unflatten(theta), (x,))
+        grad = torch.autograd.grad(F.cross_entropy(out, y), theta, create_graph=create_graph)[0]
+        beta = self.config["student_momentum"]
+        if beta > 0:
+            m = beta * m + (1 - beta) * grad
+            return theta - alpha * m, m
+        return theta - alpha * grad, None
+
+    def plan_steps(self, count: int, generator: torch.Generator) -> list[tuple[Any, Any]]:
+        """(minibatch indices or None, DSA draw or None) for each student step."""
+        plan = []
+        batch_syn = self.config["batch_syn"]
+        size = self.data.image_size
+        for _ in range(self.config["syn_steps"]):
+            batch = None
+            if 0 < batch_syn < count:
+                if not self._order:
+                    self._order = torch.randperm(count, generator=generator).tolist()
+                batch, self._order = self._order[:batch_syn], self._order[batch_syn:]
+                batch = torch.as_tensor(batch, device=self.device)
+            n = count if batch is None else len(batch)
+            draw = self.dsa.draw(n, size, generator) if self.dsa is not None else None
+            plan.append((batch, draw))
+        return plan
+
+    def loss(self, synthetic: Parameterization, generator: torch.Generator) -> torch.Tensor:
+        theta0, target = self.sample_endpoints(generator)
+        images, labels = synthetic.synthesize()
+        labels = labels.to(self.device)
+        plan = self.plan_steps(len(images), generator)
+        denominator = ((theta0 - target) ** 2).sum()
+        if self.config["checkpoint_steps"]:
+            return self._loss_recomputed(theta0, target, denominator, images, labels, plan)
+        theta = theta0.clone().requires_grad_(True)
+        m = torch.zeros_like(theta) if self.config["student_momentum"] > 0 else None
+        for batch, draw in plan:
+            theta, m = self.student_step(theta, m, images, labels, batch, draw, self.alpha, True)
+        return ((theta - target) ** 2).sum() / denominator
+
+    def _loss_recomputed(self, theta0, target, denominator, images, labels, plan) -> torch.Tensor:
+        momentum = self.config["student_momentum"] > 0
+        x = images.detach()
+        alpha = self.alpha.detach()
+        thetas, ms = [theta0], [torch.zeros_like(theta0) if momentum else None]
+        for batch, draw in plan:  # forward: keep only the states
+            theta = thetas[-1].detach().requires_grad_(True)
+            new_theta, new_m = self.student_step(theta, ms[-1], x, labels, batch, draw, alpha, False)
+            thetas.append(new_theta.detach())
+            ms.append(new_m.detach() if momentum else None)
+        residual = thetas[-1] - target
+        value = (residual**2).sum() / denominator
+        adj_theta = 2 * residual / denominator
+        adj_m = torch.zeros_like(theta0) if momentum else None
+        grad_x = torch.zeros_like(x)
+        grad_alpha = torch.zeros((), device=self.device)
+        x_leaf = x.clone().requires_grad_(True)
+        for k in reversed(range(len(plan))):  # backward: one step's graph at a time
+            batch, draw = plan[k]
+            theta = thetas[k].clone().requires_grad_(True)
+            m = ms[k].clone().requires_grad_(True) if momentum else None
+            a = alpha.clone().requires_grad_(True)
+            with torch.enable_grad():
+                new_theta, new_m = self.student_step(theta, m, x_leaf, labels, batch, draw, a, True)
+                outputs = [new_theta] + ([new_m] if momentum else [])
+                adjoints = [adj_theta] + ([adj_m] if momentum else [])
+                inputs = [theta, x_leaf, a] + ([m] if momentum else [])
+                grads = torch.autograd.grad(outputs, inputs, adjoints, allow_unused=True)
+            adj_theta = grads[0]
+            grad_x += grads[1] if grads[1] is not None else 0
+            grad_alpha += grads[2] if grads[2] is not None else 0
+            if momentum:
+                adj_m = grads[3] if grads[3] is not None else torch.zeros_like(theta0)
+        # Surrogate: value of the TM loss, gradient (grad_x, grad_alpha) w.r.t. (images, α).
+        surrogate = (images * grad_x).sum() + self.alpha * grad_alpha
+        return surrogate - surrogate.detach() + value.detach()
+
+    # ---- the learned lr ------------------------------------------------------------------
+    def optimizer_groups(self) -> list[dict[str, Any]]:
+        return [
+            {
+                "name": "lr",
+                "params": [self.alpha],
+                "lr": self.config["lr_lr"],
+                "momentum": 0.5,
+                "optimizer": "sgd",
+            }
+        ]
+
+    def after_step(self) -> None:
+        with torch.no_grad():
+            self.alpha.clamp_(min=self.config["min_lr"])
+
+    def learned_lr(self) -> float | None:
+        return float(self.alpha.detach())
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "alpha": self.alpha.detach().cpu().clone(),
+            "order": torch.tensor(self._order, dtype=torch.long),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        with torch.no_grad():
+            self.alpha.copy_(state["alpha"].to(self.device))
+        self._order = state.get("order", torch.zeros(0, dtype=torch.long)).tolist()
