@@ -42,3 +42,10 @@ STRATEGIES.register(
 COMMANDS.register(
     "experts", "baselines.experts:EXPERTS_COMMAND", description="train and cache expert trajectories"
 )
+PARAMETERIZATIONS.register(
+    "haba", "baselines.haba:HabaParameterization", description="HaBa bases and hallucinators"
+)
+DECODERS.register("haba", "baselines.haba:decode_haba", description="every HaBa base × hallucinator image")
+STRATEGIES.register(
+    "haba", "baselines.strategies:HabaStrategy", description="HaBa bases + hallucinators (objective=tm|dc|…)"
+)

@@ -87,3 +87,17 @@ class DSAStrategy(DistillationStrategy):
     @classmethod
     def original_recipe(cls, config: dict[str, Any]) -> dict[str, Any] | None:
         return {"dsa": "auto", "epochs": 1000}  # DSA's evaluation: DSA per sample, 1000 epochs
+
+
+class HabaStrategy(DistillationStrategy):
+    """HaBa: bases and hallucinators (Liu et al., NeurIPS 2022), TM by default, any objective allowed."""
+
+    name = "haba"
+    parameterization = "haba"
+    objective = None
+    default_objective = "tm"
+
+    @classmethod
+    def presets(cls, profile: str, dataset: str, ipc: int, given: dict[str, Any]) -> dict[str, Any]:
+        preset = super().presets(profile, dataset, ipc, given)
+        return preset | {"iterations": 5000 if profile == "paper" else 150}
