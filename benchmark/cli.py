@@ -67,7 +67,10 @@ def build_parser(argv: list[str]) -> argparse.ArgumentParser:
     run.add_argument("--class-orders", type=comma_list(int), help="continual class-order seeds")
     run.add_argument("--steps", type=int, help="continual steps")
     run.add_argument("--eval-recipe", choices=("suite", "original"), default="suite")
-    run.add_argument("--executor", default="local")
+    run.add_argument("--executor", default="local", help="local (default) or ray")
+    run.add_argument("--address", dest="ray_address", help="Ray cluster (default: a local one)")
+    run.add_argument("--cpus-per-cell", type=int, default=1, help="CPUs (and torch threads) per Ray task")
+    run.add_argument("--gpus-per-cell", type=float, default=0.0, help="GPUs per Ray task")
     run.add_argument("--force", action="store_true", help="redo finished work")
     run.add_argument("--retry-failed", action="store_true", help="retry cells recorded as failed")
     add_common(run)
@@ -203,6 +206,9 @@ def run_options(args: argparse.Namespace):
         retry_failed=args.retry_failed,
         show_progress=not args.no_progress,
         executor=args.executor,
+        ray_address=args.ray_address,
+        cpus_per_cell=args.cpus_per_cell,
+        gpus_per_cell=args.gpus_per_cell,
     )
 
 

@@ -111,3 +111,4 @@ SUITES.register(
     "benchmark.suites.corruption:CorruptionSuite",
     description="accuracy on corrupted test sets (CIFAR-10-C style, 19 corruptions × 5 severities)",
 )
+EXECUTORS.register("ray", "benchmark.executors:RayExecutor", description="each cell a Ray task (extra [ray])")

@@ -27,3 +27,6 @@ class RunOptions:
     retry_failed: bool = False
     show_progress: bool = True
     executor: str = "local"
+    ray_address: str | None = None  # --address: a Ray cluster; None starts a local one
+    cpus_per_cell: int = 1  # Ray resource request per cell, also its torch thread count
+    gpus_per_cell: float = 0.0
