@@ -100,4 +100,8 @@ class HabaStrategy(DistillationStrategy):
     @classmethod
     def presets(cls, profile: str, dataset: str, ipc: int, given: dict[str, Any]) -> dict[str, Any]:
         preset = super().presets(profile, dataset, ipc, given)
-        return preset | {"iterations": 5000 if profile == "paper" else 150}
+        if profile == "paper":
+            return preset | {"iterations": 5000}
+        # quick: n × classes images per hallucinator draw; TM steps on 32 of them at a time.
+        quick_tm = {"batch_syn": 32} if cls.objective_name(given) == "tm" else {}
+        return preset | quick_tm | {"iterations": 100}

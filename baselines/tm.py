@@ -43,9 +43,11 @@ CIFAR10 = {
     50: {"syn_steps": 30, "expert_epochs": 2, "max_start": 40, "lr_lr": 1e-5, "lr_init": 0.001},
 }
 
-# quick: 4 narrow experts (ConvNet-32) trained 6 epochs on 200 images per class, 10 student steps.
+# quick: 4 narrow experts (ConvNet-32) trained 6 epochs on 200 images per class, 10 student steps
+# on at most 64 synthetic images each.
 QUICK = {
     "syn_steps": 10,
+    "batch_syn": 64,
     "expert_epochs": 2,
     "max_start": 4,
     "num_experts": 4,
