@@ -69,9 +69,13 @@ def test_official_files_feed_the_test_sets(tmp_path):
     keep = subset_indices(data.test.labels, 1)
     assert torch.equal(sets.clean.labels, data.test.labels[keep])
     for severity in (2, 5):
-        split = sets.splits[("gaussian_noise", severity)]
+        split = sets.split(("gaussian_noise", severity))
         raw = to_uint8(split.images, data.mean, data.std)
         assert raw[:, 0, 0, 0].tolist() == [10 * severity + int(i) for i in keep]
+        assert torch.equal(split.labels, sets.clean.labels)
+        net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3 * 32 * 32, 3))
+        pair = ("gaussian_noise", severity)
+        assert sets.accuracy(net, pair, batch_size=2) == evaluate_module.test_accuracy(net, split)
 
 
 def test_subset_indices_match_per_class_subset(digits):

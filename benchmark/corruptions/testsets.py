@@ -55,9 +55,43 @@ def source_of(dataset: str, data_root: str | Path | None) -> str:
 
 @dataclass
 class CorruptedTestSets:
+    """The clean test subset and its corrupted versions, held as uint8 (official files are read
+    per (corruption, severity) when used, so the whole CIFAR-10-C never sits in memory at once)."""
+
     source: str
     clean: Split
-    splits: dict[tuple[str, int], Split] = field(default_factory=dict)
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+    pairs: list[tuple[str, int]]
+    arrays: dict[tuple[str, int], np.ndarray] = field(default_factory=dict)
+    folder: Path | None = None  # official files
+    keep: np.ndarray | None = None  # positions of the subset in the test split
+
+    def images(self, pair: tuple[str, int]) -> np.ndarray:
+        """(n, H, W, C) uint8 images of one (corruption, severity)."""
+        if pair in self.arrays:
+            return self.arrays[pair]
+        images, _ = load_official(self.folder, pair[0], pair[1], self.keep)
+        return images
+
+    def split(self, pair: tuple[str, int]) -> Split:
+        """One corrupted set as a normalised Split."""
+        return Split(from_uint8(self.images(pair), self.mean, self.std), self.clean.labels)
+
+    @torch.no_grad()
+    def accuracy(
+        self, net: torch.nn.Module, pair: tuple[str, int], device="cpu", batch_size: int = 500
+    ) -> float:
+        """Fraction of one corrupted set ``net`` classifies correctly (eval mode, normalised per batch)."""
+        images, labels = self.images(pair), self.clean.labels
+        net = net.to(device).eval()
+        correct = 0
+        for start in range(0, len(labels), batch_size):
+            x = from_uint8(images[start : start + batch_size], self.mean, self.std).to(device)
+            y = labels[start : start + batch_size].to(device)
+            correct += int((net(x).argmax(1) == y).sum())
+        net.train()
+        return correct / max(len(labels), 1)
 
 
 def corrupted_test_sets(
@@ -81,21 +115,20 @@ def corrupted_test_sets(
         )
     keep = subset_indices(data.test.labels, per_class)
     clean = Split(data.test.images[keep], data.test.labels[keep])
+    pairs = [(c, s) for c in corruptions for s in severities]
     folder = official_folder(data.name, data_root)
     if folder is not None:
-        sets = CorruptedTestSets("official", clean)
-        for corruption in corruptions:
-            for severity in severities:
-                images, labels = load_official(folder, corruption, severity)
-                if len(labels) != len(data.test) or not np.array_equal(labels, data.test.labels.numpy()):
-                    raise CorruptFileError(
-                        f"{folder}: labels of {corruption} severity {severity} do not match "
-                        f"{data.name}'s test split (expected {len(data.test)} in test-set order)"
-                    )
-                sets.splits[(corruption, severity)] = Split(
-                    from_uint8(images[keep.numpy()], data.mean, data.std), clean.labels
+        expected = data.test.labels.numpy()
+        for corruption in corruptions:  # every file present, its labels in test-set order
+            _, labels = load_official(folder, corruption, severities[0])
+            if not np.array_equal(labels, expected):
+                raise CorruptFileError(
+                    f"{folder}: labels for {corruption} do not match {data.name}'s test split "
+                    f"(expected {len(expected)} labels in test-set order)"
                 )
-        return sets
+        return CorruptedTestSets(
+            "official", clean, data.mean, data.std, pairs, folder=folder, keep=keep.numpy()
+        )
     describe = data.describe() | {"split": "test", "split_seed": split_seed, "subset": per_class}
     arrays = cached_corruptions(
         to_uint8(clean.images, data.mean, data.std),
@@ -107,7 +140,4 @@ def corrupted_test_sets(
         workers,
         show_progress,
     )
-    sets = CorruptedTestSets(f"corrupt-tta=={package_version()}", clean)
-    for pair, array in arrays.items():
-        sets.splits[pair] = Split(from_uint8(array, data.mean, data.std), clean.labels)
-    return sets
+    return CorruptedTestSets(f"corrupt-tta=={package_version()}", clean, data.mean, data.std, pairs, arrays)

@@ -93,13 +93,13 @@ class CorruptionSuite(StandardSuite):
 
     def corruption_metrics(self, sets, net) -> dict[str, float]:
         """Accuracy of ``net`` on every corrupted set, and the means over standard / all ones."""
-        from benchmark.training.evaluate import test_accuracy
-
         metrics = {}
-        for (corruption, severity), split in progress(
-            list(sets.splits.items()), desc="corrupted test sets", enabled=self.options.show_progress
+        for corruption, severity in progress(
+            sets.pairs, desc="corrupted test sets", enabled=self.options.show_progress
         ):
-            metrics[f"accuracy/{corruption}/{severity}"] = test_accuracy(net, split, self.bench.device)
+            metrics[f"accuracy/{corruption}/{severity}"] = sets.accuracy(
+                net, (corruption, severity), self.bench.device
+            )
         for label, names in (("mean15", STANDARD), ("mean19", ALL)):
             if set(names) <= set(self.corruptions):
                 values = [metrics[f"accuracy/{c}/{s}"] for c in names for s in self.severities]
