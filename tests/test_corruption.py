@@ -17,7 +17,7 @@ from benchmark.data.classdata import ClassData, Split
 from benchmark.plugins import load_entry_point_plugins
 from benchmark.profiles import Profile
 from benchmark.registries import SUITES
-from benchmark.results.tables import long_frame
+from benchmark.results.tables import long_frame, summary_table
 from benchmark.suites.corruption import CorruptionSuite
 from benchmark.suites.options import RunOptions
 from benchmark.suites.workbench import Workbench
@@ -192,6 +192,8 @@ def test_suite_trains_each_network_once_and_tests_every_corruption(tmp_path, mon
     table = suite.table(long_frame(records))
     assert list(table.columns) == ["clean", "mean15", "mean19", *ALL]
     assert table.index.names == ["dataset", "strategy", "ipc", "network"] and len(table) == 2
+    generic = summary_table(long_frame(records), suite.table_rows, suite.table_columns)  # as `show` does
+    assert list(generic.columns) == ["accuracy"] and len(generic) == 2
 
     calls.clear()  # resumes: nothing trained or generated again
     monkeypatch.setattr(generate_module, "generate", lambda *a, **k: pytest.fail("regenerated"))
