@@ -1,0 +1,84 @@
+"""SPEED × DM settings study on Fashion-MNIST (issue 6): validation split only, never test.
+
+Each trial distills one buffer at IPC 1 (distillation seed 0) and trains fresh ConvNet-128s on it
+with the quick standard recipe (300 epochs, DSA, lr 0.01), reporting accuracy on the validation
+split (6,000 held-out training images). Results are appended to a JSON-lines file; re-running
+skips finished trials. Usage: python studies/speed_dm_fashion_mnist.py [results/studies]
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+from benchmark.profiles import load_profile
+from benchmark.seeding import derive_seed
+from benchmark.suites.options import RunOptions
+from benchmark.suites.workbench import Workbench
+from benchmark.training.evaluate import evaluate_images
+
+TRIALS = [
+    "random",
+    "dm",
+    "speed:objective=dm",
+    "speed:objective=dm:iterations=0",
+    "speed:objective=dm:lr_saet=0.003:lr_scm=0.003:lr_freenet=0.003",
+    "speed:objective=dm:k=24:images_per_class=8",
+    "speed:objective=dm:sparsify=export",
+    "speed:objective=dm:iterations=600",
+    "dm:iterations=600",
+]
+REPEATS = 2
+
+
+def main(output: Path) -> None:
+    output.mkdir(parents=True, exist_ok=True)
+    log = output / "speed_dm_fashion_mnist.jsonl"
+    done = {json.loads(line)["spec"] for line in log.read_text().splitlines()} if log.exists() else set()
+    bench = Workbench(RunOptions(output_dir=output, show_progress=False), load_profile("quick"))
+    data = bench.data("fashion_mnist")
+    recipe = bench.profile.recipe("standard", "ConvNet")
+    for spec in TRIALS:
+        if spec in done:
+            continue
+        resolved = bench.resolve(spec, "fashion_mnist", 1)
+        outcome = bench.obtain_buffer(data, resolved, 1, seed=0)
+        if outcome.status != "ok":
+            entry = {"spec": spec, "status": outcome.status, "error": outcome.error}
+        else:
+            images, labels, lr = outcome.buffer.materialize()
+            start = time.perf_counter()
+            accuracies = [
+                evaluate_images(
+                    "ConvNet",
+                    data,
+                    images,
+                    labels,
+                    lr,
+                    recipe,
+                    derive_seed(outcome.key, r),
+                    test=data.val,
+                    show_progress=False,
+                )[1]  # fmt: skip
+                for r in range(REPEATS)
+            ]
+            entry = {
+                "spec": spec,
+                "resolved": resolved.canonical,
+                "status": "ok",
+                "val_accuracy": accuracies,
+                "storage": outcome.storage,
+                "budget": outcome.budget.floats,
+                "images": len(images),
+                "distill_s": round(outcome.distill_wall_s, 1),
+                "evaluate_s": round(time.perf_counter() - start, 1),
+            }
+        print(json.dumps(entry), flush=True)
+        with log.open("a") as handle:
+            handle.write(json.dumps(entry) + "\n")
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1] if len(sys.argv) > 1 else "results/studies"))
