@@ -16,10 +16,10 @@ class DMStrategy(DistillationStrategy):
 
     @classmethod
     def presets(cls, profile: str, dataset: str, ipc: int, given: dict[str, Any]) -> dict[str, Any]:
+        preset = super().presets(profile, dataset, ipc, given)
         if profile == "paper":
-            return {"iterations": 20000, "lr_img": 10.0 if ipc >= 100 else 1.0, "batch_real": 256}
-        # quick: a narrow embedding network and few iterations fit 2 CPU cores (README states it).
-        return {"iterations": 200, "batch_real": 64, "net_width": 32}
+            return preset | {"iterations": 20000, "lr_img": 10.0 if ipc >= 100 else 1.0}
+        return preset | {"iterations": 200}
 
 
 # ---- trajectory matching and gradient matching (PROTOCOL.md §2, §4) ------------------------------
