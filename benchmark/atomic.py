@@ -12,6 +12,15 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from benchmark.errors import BenchmarkError
+
+
+class WriteFailedError(BenchmarkError, OSError):
+    """A file could not be written (a full disk, a read-only folder); the old file is kept."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:
     path = Path(path)
@@ -23,8 +32,14 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as error:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(error, OSError) and not isinstance(error, BenchmarkError):
+            reason = error.strerror or str(error)
+            raise WriteFailedError(
+                f"cannot write {str(path)!r}: {reason}; free space (or choose another --output-dir) "
+                "and re-run: what was written before is kept"
+            ) from error
         raise
 
 

@@ -73,7 +73,16 @@ class Buffer:
         decode = DECODERS.get(self.kind)
         tensors = {k: v.to(device) for k, v in self.tensors.items()}
         with torch.no_grad():
-            decoded = decode(tensors, self.manifest)
+            try:
+                decoded = decode(tensors, self.manifest)
+            except KeyError as error:  # a tensor the decoder needs is not in the file
+                raise CorruptFileError(
+                    f"buffer of kind {self.kind!r} lacks its tensor {error}; delete it and distill it again"
+                ) from error
+        if not isinstance(decoded, tuple) and decoded.dim() == 0:
+            raise CorruptFileError(f"buffer of kind {self.kind!r} decodes to a single number, not images")
+        if LR_KEY in self.tensors and self.tensors[LR_KEY].numel() == 0:
+            raise CorruptFileError(f"buffer of kind {self.kind!r} stores an empty {LR_KEY!r} tensor")
         # A decoder returns class-major images (labels implied) or, for unbalanced sets, (images, labels).
         images, labels = decoded if isinstance(decoded, tuple) else (decoded, self.labels_for(len(decoded)))
         return images.to(device), labels.to(device), self.learned_lr
@@ -137,8 +146,12 @@ def _read_manifest(data: bytes, source: str) -> dict[str, Any]:
         manifest = json.loads(header["__metadata__"]["manifest"])
     except (ValueError, KeyError, TypeError, UnicodeDecodeError) as error:
         raise CorruptFileError(f"{not_buffer}; its manifest is missing or malformed") from error
-    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT or "kind" not in manifest:
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise CorruptFileError(f"{not_buffer}; its manifest has no format {FORMAT!r}")
-    if not isinstance(manifest.get("classes"), list) or not isinstance(manifest.get("sha256"), str):
+    classes = manifest.get("classes")
+    valid_classes = isinstance(classes, list) and classes and all(type(c) is int for c in classes)
+    if not valid_classes or not isinstance(manifest.get("sha256"), str):
         raise CorruptFileError(f"{not_buffer}; its manifest lacks classes or sha256")
+    if not isinstance(manifest.get("kind"), str):
+        raise CorruptFileError(f"{not_buffer}; its manifest has no decoder kind")
     return manifest
