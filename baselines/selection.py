@@ -33,7 +33,7 @@ class WholeStrategy(Strategy):
     def fixed_recipe(cls, profile: str) -> dict[str, Any]:
         """Plain training for a fixed number of epochs (decision 3); never ranked."""
         return {
-            "epochs": 50 if profile == "paper" else 2,
+            "epochs": 50 if profile == "paper" else 1,
             "dsa": None,
             "name": "whole",
             "use_buffer_lr": False,
