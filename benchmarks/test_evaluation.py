@@ -1,0 +1,110 @@
+"""Evaluation training: one epoch on a SPEED-sized CIFAR10 buffer, and the FLOP-rate target.
+
+FLOP-rate target (issue 12): ConvNet-128, depth 3, instance norm, 32×32×3 input, batch 256, SGD
+step, no DSA, fp32, ``BENCH_THREADS`` (2) threads. Achieved rate = FLOPs of one forward + backward
+(``torch.utils.flop_counter.FlopCounterMode``) × steps per second (median of the rounds), compared
+with the fp32 ``torch.mm`` 4096 × 4096 rate measured in the same test (best of before and after).
+The target is ≥ 40 %; the ratio is reported in ``extra_info`` and printed (``-s``), not asserted,
+because the rate depends on what else the machine runs.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch.utils.flop_counter import FlopCounterMode
+
+from benchmarks.common import matmul_peak_gflops, random_classdata
+
+BATCH = 256
+TARGET = 0.40
+
+
+def test_evaluation_epoch_speed_cifar10_ipc10(benchmark):
+    """One epoch of the evaluation protocol (DSA, SGD, batch 256) on 1240 CIFAR-sized images."""
+    from benchmark.nets import create_network
+    from benchmark.training.evaluate import train_network
+    from benchmark.training.recipe import EvalRecipe
+
+    data = random_classdata("cifar10", (3, 32, 32), per_class=124)
+    recipe = EvalRecipe(epochs=1, dsa=data.augmentation)
+    images, labels = data.train.images, data.train.labels
+
+    def epoch():
+        torch.manual_seed(0)
+        net = create_network("ConvNet", 3, 32, 10)
+        return train_network(net, images, labels, 0.01, recipe, 0, "cpu", show_progress=False)
+
+    benchmark.pedantic(epoch, rounds=2, iterations=1, warmup_rounds=0)
+
+
+def _network(channels_last: bool):
+    from benchmark.nets import create_network
+
+    torch.manual_seed(0)
+    net = create_network("ConvNet", 3, 32, 10)  # width 128, depth 3, instance norm (GroupNorm(c, c))
+    return net.to(memory_format=torch.channels_last) if channels_last else net
+
+
+def _step_flops(net, x, y) -> int:
+    with FlopCounterMode(display=False) as counter:
+        F.cross_entropy(net(x), y).backward()
+    net.zero_grad(set_to_none=True)
+    return counter.get_total_flops()
+
+
+VARIANTS = {
+    # the evaluation path as benchmark/training/evaluate.py runs it today
+    "eager": {"channels_last": False, "compile": False},
+    "channels_last": {"channels_last": True, "compile": False},
+    # torch.compile (inductor): fuses GroupNorm, ReLU and pooling, forward and backward
+    "compiled": {"channels_last": False, "compile": True},
+    # channels_last + torch.compile
+    "channels_last_compiled": {"channels_last": True, "compile": True},
+}
+
+
+@pytest.mark.parametrize("variant", list(VARIANTS))
+def test_evaluation_flop_rate(benchmark, variant):
+    """Training steps/s × FLOPs per step, as a fraction of the fp32 matmul peak measured here."""
+    setting = VARIANTS[variant]
+    if setting["compile"] and os.environ.get("BENCH_NO_COMPILE"):
+        pytest.skip("BENCH_NO_COMPILE is set")
+    net = _network(setting["channels_last"])
+    generator = torch.Generator().manual_seed(0)
+    x = torch.randn(BATCH, 3, 32, 32, generator=generator)
+    y = torch.randint(0, 10, (BATCH,), generator=generator)
+    flops = _step_flops(_network(False), x, y)
+    if setting["channels_last"]:
+        x = x.contiguous(memory_format=torch.channels_last)
+    model = torch.compile(net) if setting["compile"] else net
+    optimizer = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9, weight_decay=5e-4)
+
+    def step():
+        loss = F.cross_entropy(model(x), y)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+
+    for _ in range(2):  # warm-up (and, compiled, the compilation itself)
+        step()
+    peak_before = matmul_peak_gflops()
+    benchmark.pedantic(step, rounds=int(os.environ.get("BENCH_ROUNDS", "6")), iterations=1)
+    peak = max(peak_before, matmul_peak_gflops())
+    rate = flops / benchmark.stats.stats.median / 1e9
+    ratio = rate / peak
+    benchmark.extra_info |= {
+        "gflop_per_step": flops / 1e9,
+        "achieved_gflops": rate,
+        "matmul_peak_gflops": peak,
+        "fraction_of_peak": ratio,
+        "target": TARGET,
+        "load_average": os.getloadavg()[0],
+    }
+    print(
+        f"\n{variant}: {flops / 1e9:.1f} GFLOP/step, {rate:.1f} GFLOP/s, matmul peak {peak:.1f} GFLOP/s, "
+        f"{100 * ratio:.1f} % of peak (target {100 * TARGET:.0f} %), load {os.getloadavg()[0]:.1f}"
+    )
