@@ -88,6 +88,9 @@ COMMANDS: Registry = Registry("command")
 SUITES.register(
     "standard", "benchmark.suites.standard:StandardSuite", description="accuracy per (strategy, ipc)"
 )
+SUITES.register(
+    "continual", "benchmark.suites.continual:ContinualSuite", description="GDumb-style class-incremental"
+)
 EXECUTORS.register("local", "benchmark.executors:LocalExecutor", description="run cells in this process")
 
 # Reports (benchmark/report): the leaderboard and the comparison with the published numbers.
