@@ -97,19 +97,6 @@ class GradientMatching(Objective):
         outer, inner = loops_for_ipc(synthetic.images_per_class)
         return self.config["outer_loop"] or outer, self.config["inner_loop"] or inner
 
-    def new_network(self, generator: torch.Generator) -> nn.Module:
-        seed = int(torch.randint(2**31 - 1, (1,), generator=generator))
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
-            net = create_network(
-                self.config["network"],
-                self.data.channels,
-                self.data.image_size,
-                self.data.num_classes,
-                width=self.config["net_width"],
-            )
-        return net.to(self.device).train()
-
     def train_network(self, synthetic: Parameterization, epochs: int, generator: torch.Generator) -> None:
         images, labels = synthetic.synthesize()
         images, labels = images.detach(), labels.to(self.device)
@@ -129,7 +116,7 @@ class GradientMatching(Objective):
     def loss(self, synthetic: Parameterization, generator: torch.Generator) -> torch.Tensor:
         outer, inner = self.loops(synthetic)
         if self.net is None or self.step_in_outer >= outer:
-            self.net, self.step_in_outer = self.new_network(generator), 0
+            self.net, self.step_in_outer = self.random_network(generator), 0
         elif inner > 0:
             self.train_network(synthetic, inner, generator)
         self.step_in_outer += 1

@@ -15,7 +15,6 @@ from benchmark.augment.dsa import DSA
 from benchmark.data.classdata import ClassData
 from benchmark.distill.objective import Objective
 from benchmark.distill.parameterization import Parameterization
-from benchmark.nets import create_network
 from benchmark.spec import Param
 from benchmark.strategy import FitContext
 
@@ -48,24 +47,9 @@ class DistributionMatching(Objective):
         self.dsa = None if strategy == "none" else DSA(strategy)
         self.device = context.device
 
-    def fresh_network(self, generator: torch.Generator) -> torch.nn.Module:
-        seed = int(torch.randint(2**31 - 1, (1,), generator=generator))
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
-            net = create_network(
-                self.config["network"],
-                self.data.channels,
-                self.data.image_size,
-                self.data.num_classes,
-                width=self.config["net_width"],
-            )
-        net = net.to(self.device).train()
-        for p in net.parameters():
-            p.requires_grad_(False)
-        return net
-
     def loss(self, synthetic: Parameterization, generator: torch.Generator) -> torch.Tensor:
-        net = self.fresh_network(generator)
+        net = self.random_network(generator)
+        net.requires_grad_(False)
         total = torch.zeros((), device=self.device)
         for c in synthetic.classes:
             real = self.data.train.sample_class(c, self.config["batch_real"], generator).to(self.device)

@@ -11,6 +11,8 @@ import torch
 
 from benchmark.data.classdata import ClassData
 from benchmark.distill.parameterization import Parameterization
+from benchmark.nets import create_network
+from benchmark.seeding import seeded
 from benchmark.spec import Param
 from benchmark.strategy import FitContext
 
@@ -30,6 +32,17 @@ class Objective:
     def presets(cls, profile: str, dataset: str, ipc: int) -> dict[str, Any]:
         """The objective's own defaults for (profile, dataset, ipc), shared by every strategy using it."""
         return {}
+
+    def random_network(self, generator: torch.Generator) -> torch.nn.Module:
+        """A freshly initialised ``config["network"]`` of width ``config["net_width"]``, seeded from
+        ``generator`` (DM draws one per iteration, DC/DSA one per outer loop)."""
+        seed = int(torch.randint(2**31 - 1, (1,), generator=generator))
+        data = self.data
+        build = lambda: create_network(  # noqa: E731
+            self.config["network"], data.channels, data.image_size, data.num_classes,
+            width=self.config["net_width"],
+        )  # fmt: skip
+        return seeded(seed, build).to(self.context.device).train()
 
     def loss(self, synthetic: Parameterization, generator: torch.Generator) -> torch.Tensor:
         raise NotImplementedError

@@ -108,34 +108,19 @@ class CorruptionSuite(StandardSuite):
                 metrics[f"accuracy/{label}"] = float(np.mean(values))
         return metrics
 
-    def run_cell(self, cell: BufferCell) -> None:
-        data = self.bench.data(cell.dataset)
-        resolved = self.bench.resolve(cell.strategy, cell.dataset, cell.ipc)
-        key = self.bench.buffer_key(data, resolved, cell.ipc, cell.seed)
-        pending = self.bench.pending(self.evaluation_configs(cell, resolved, key))
-        if not pending:
-            return
-        outcome = self.bench.obtain_buffer(data, resolved, cell.ipc, cell.seed)
-        if outcome.status != "ok":
-            for config in pending:
-                if config["repeat"] == 0:
-                    self.bench.record_outcome_failure(config, outcome)
-            return
-        images, labels, lr = outcome.buffer.materialize(self.bench.device)
-        for config in pending:
-            recipe = self.bench.recipe(self.name, config["network"], resolved)
-            sets = self.test_sets(data, recipe.test_subset)
-            # clean accuracy on exactly the images that were corrupted (same seeded subset)
-            self.bench.evaluate(
-                config,
-                outcome,
-                images,
-                labels,
-                lr,
-                data,
-                recipe,
-                extra_metrics=lambda net, sets=sets: self.corruption_metrics(sets, net),
-            )
+    def evaluate(self, config, outcome, images, labels, lr, data, recipe) -> None:
+        sets = self.test_sets(data, recipe.test_subset)
+        # clean accuracy on exactly the images that were corrupted (same seeded subset)
+        self.bench.evaluate(
+            config,
+            outcome,
+            images,
+            labels,
+            lr,
+            data,
+            recipe,
+            extra_metrics=lambda net, sets=sets: self.corruption_metrics(sets, net),
+        )
 
     # ---- table -----------------------------------------------------------------------------
     def table(self, frame: pd.DataFrame) -> pd.DataFrame:

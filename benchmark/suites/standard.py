@@ -66,4 +66,8 @@ class StandardSuite(Suite):
         images, labels, lr = outcome.buffer.materialize(self.bench.device)
         for config in pending:
             recipe = self.bench.recipe(self.name, config["network"], resolved)
-            self.bench.evaluate(config, outcome, images, labels, lr, data, recipe)
+            self.evaluate(config, outcome, images, labels, lr, data, recipe)
+
+    def evaluate(self, config, outcome, images, labels, lr, data, recipe) -> None:
+        """Train and test one evaluation network (suites add metrics by overriding this)."""
+        self.bench.evaluate(config, outcome, images, labels, lr, data, recipe)
