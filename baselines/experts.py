@@ -28,7 +28,6 @@ import torch.nn.functional as F
 from safetensors import safe_open
 from safetensors.torch import save as save_safetensors
 
-from baselines.coresets.feature_network import split_fingerprint
 from benchmark.atomic import atomic_write_bytes
 from benchmark.augment.dsa import DSA
 from benchmark.cache import cache_path
@@ -81,13 +80,7 @@ def dsa_strategy(data: ClassData, recipe: ExpertRecipe) -> str | None:
 def cache_content(data: ClassData, recipe: ExpertRecipe, seed: int) -> dict[str, Any]:
     """Everything that changes an expert's content (decision 13)."""
     return {
-        "dataset": data.name,
-        "preprocessing": data.preprocessing,
-        "image_shape": list(data.image_shape),
-        "split": "train",
-        "split_sha256": split_fingerprint(data.train),
-        "classes": list(data.classes),
-        "num_classes": data.num_classes,
+        **data.training_identity(),
         **asdict(recipe),
         "dsa": dsa_strategy(data, recipe),
         "optimizer": {"name": "sgd", "momentum": 0.0, "weight_decay": 0.0},

@@ -15,7 +15,6 @@ forgetting with the same settings and seed share one file.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -29,7 +28,7 @@ from safetensors.torch import save as save_safetensors
 
 from benchmark.atomic import atomic_write_bytes
 from benchmark.cache import cache_path
-from benchmark.data.classdata import ClassData, Split
+from benchmark.data.classdata import ClassData
 from benchmark.nets import create_network
 from benchmark.progress import progress
 from benchmark.seeding import derive_seed, seeded
@@ -68,26 +67,10 @@ def resolve_depth(depth: int, image_size: int) -> int:
     return max(1, size.bit_length() - 1 - 2)
 
 
-def split_fingerprint(split: Split) -> str:
-    """sha256 of a split's images and labels: a different split seed or fraction changes the key."""
-    digest = hashlib.sha256()
-    for tensor in (split.images, split.labels):
-        array = tensor.detach().cpu().contiguous().numpy()
-        digest.update(f"{array.dtype}|{array.shape}|".encode())
-        digest.update(memoryview(array).cast("B"))
-    return digest.hexdigest()
-
-
 def cache_content(data: ClassData, config: FeatureNetworkConfig, seed: int) -> dict[str, Any]:
     """Everything that changes the trained network (decision 13)."""
     return {
-        "dataset": data.name,
-        "preprocessing": data.preprocessing,
-        "image_shape": list(data.image_shape),
-        "split": "train",
-        "split_sha256": split_fingerprint(data.train),
-        "classes": list(data.classes),
-        "num_classes": data.num_classes,
+        **data.training_identity(),
         "network": NETWORK,
         **asdict(config),
         "depth": resolve_depth(config.depth, data.image_size),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -39,6 +40,15 @@ class Split:
     def restricted_to(self, classes: list[int]) -> Split:
         keep = torch.isin(self.labels, torch.as_tensor(classes, dtype=self.labels.dtype))
         return Split(self.images[keep], self.labels[keep])
+
+    def fingerprint(self) -> str:
+        """sha256 of the images and labels."""
+        digest = hashlib.sha256()
+        for tensor in (self.images, self.labels):
+            array = tensor.detach().cpu().contiguous().numpy()
+            digest.update(f"{array.dtype}|{array.shape}|".encode())
+            digest.update(memoryview(array).cast("B"))
+        return digest.hexdigest()
 
     def to(self, device: torch.device | str) -> Split:
         return Split(self.images.to(device), self.labels.to(device))
@@ -96,6 +106,15 @@ class ClassData:
             test=self.test.restricted_to(classes),
             classes=list(classes),
         )
+
+    def training_identity(self) -> dict:
+        """What identifies the training split in cache keys of artefacts trained on it (decision 13):
+        a different split seed, fraction or class subset changes it."""
+        return self.describe() | {
+            "split": "train",
+            "split_sha256": self.train.fingerprint(),
+            "num_classes": self.num_classes,
+        }
 
     def describe(self) -> dict:
         """What identifies this data in manifests and cache keys."""
