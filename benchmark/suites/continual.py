@@ -126,7 +126,7 @@ class ContinualSuite(Suite):
             last.budget.ipc, sum(m.budget.num_classes for m in memory), last.budget.image_shape
         )
         return BufferOutcome(
-            key=stable_hash([m.key for m in memory]),
+            key=last.key,  # records name the step's own buffer (a real file); the memory is steps 0..t
             resolved=last.resolved,
             budget=total,
             status="ok",
