@@ -16,7 +16,7 @@ def test_convnet_on_few_real_fashion_mnist_images_beats_chance(fashion_mnist):
     images, labels = few_per_class(data, 10)
     recipe = EvalRecipe(epochs=30, network_options={"width": 32}, test_subset=100)
     _, accuracy = evaluate_images("ConvNet", data, images, labels, None, recipe, seed=0)
-    # Measured 0.63 with these settings; chance is 0.10.
+    # Measured 0.661 with these settings (seed 0); chance is 0.10.
     assert accuracy > 0.4
 
 
