@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from benchmark.report.reported import load_reported, parse_spec, reported_label
-from benchmark.results.tables import cell_status, long_frame
+from benchmark.report.reported import load_reported, reported_label
+from benchmark.results.tables import cell_status, long_frame, strategy_labels
 
 UNRANKED = ("whole",)
 REFERENCE = "random"
@@ -96,25 +96,6 @@ def records_frame(records: list[dict[str, Any]]) -> pd.DataFrame:
     frame["label"] = frame["strategy"].map(labels)
     frame.loc[frame["recipe"] == "original", "label"] += " [original recipe]"
     return frame
-
-
-def strategy_labels(specs) -> dict[str, str]:
-    """Each resolved spec → its strategy name plus only the keys that tell it from same-named specs."""
-    by_name: dict[str, list[str]] = {}
-    for spec in specs:
-        by_name.setdefault(parse_spec(spec)[0] or str(spec), []).append(spec)
-    labels = {}
-    for name, group in by_name.items():
-        if len(group) == 1:
-            labels[group[0]] = name
-            continue
-        parsed = {spec: parse_spec(spec)[1] for spec in group}
-        keys = sorted({k for values in parsed.values() for k in values})
-        varying = [k for k in keys if len({values.get(k) for values in parsed.values()}) > 1]
-        for spec, values in parsed.items():
-            extra = ":".join(f"{k}={values[k]}" for k in varying if k in values)
-            labels[spec] = f"{name}:{extra}" if extra else name
-    return labels
 
 
 # ---- observations: one row per (record, table column) -------------------------------------------

@@ -6,6 +6,8 @@ from typing import Any
 
 import pandas as pd
 
+from benchmark.spec import format_value, parse_spec
+
 LONG_COLUMNS = [
     "key", "dataset", "suite", "profile", "strategy", "strategy_name", "ipc", "network", "step",
     "steps", "class_order", "distill_seed", "repeat", "eval_seed", "metric", "value", "storage",
@@ -56,6 +58,23 @@ def cell_status(group: pd.DataFrame) -> str:
     return ""
 
 
+def strategy_labels(specs) -> dict[str, str]:
+    """Each resolved spec → its strategy name plus only the keys that tell it from same-named specs."""
+    parsed = {spec: parse_spec(spec) for spec in specs}
+    by_name: dict[str, list[str]] = {}
+    for spec, value in parsed.items():
+        by_name.setdefault(value.name, []).append(spec)
+    labels = {}
+    for name, group in by_name.items():
+        keys = sorted({k for spec in group for k in parsed[spec].params})
+        varying = [k for k in keys if len({format_value(parsed[s].params.get(k)) for s in group}) > 1]
+        for spec in group:
+            params = parsed[spec].params
+            extra = ":".join(f"{k}={format_value(params[k])}" for k in varying if k in params)
+            labels[spec] = f"{name}:{extra}" if extra else name
+    return labels
+
+
 def summary_table(
     frame: pd.DataFrame, rows: list[str], columns: list[str], metric: str = "accuracy"
 ) -> pd.DataFrame:
@@ -63,6 +82,10 @@ def summary_table(
     selected = frame[frame["metric"] == metric]
     if selected.empty:
         return pd.DataFrame()
+    if "strategy" in rows:  # readable rows: the name plus only the keys that tell specs apart
+        selected = selected.assign(
+            strategy=selected["strategy"].map(strategy_labels(selected["strategy"].unique()))
+        )
     cells = selected.groupby(rows + columns, dropna=False).apply(cell_status, include_groups=False)
     table = cells.unstack(columns) if columns else cells.to_frame(metric)
     return table.fillna("")
