@@ -54,6 +54,11 @@ class Strategy:
         return {}
 
     @classmethod
+    def fixed_recipe(cls, profile: str) -> dict[str, Any] | None:
+        """A recipe the strategy is always evaluated with, whatever the suite (only ``whole``)."""
+        return None
+
+    @classmethod
     def original_recipe(cls, config: dict[str, Any]) -> dict[str, Any] | None:
         """Overrides of the evaluation recipe reproducing the method's published protocol."""
         return None

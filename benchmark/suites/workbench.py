@@ -151,9 +151,9 @@ class Workbench:
         where ``--eval-recipe original`` asks for its published one."""
         recipe = self.profile.recipe(suite, network)
         cls = strategy_class(resolved.name)
-        fixed = getattr(cls, "fixed_recipe", None)
+        fixed = cls.fixed_recipe(self.profile.name)
         if fixed is not None:
-            return EvalRecipe.from_settings(recipe.describe() | fixed(self.profile.name))
+            return EvalRecipe.from_settings(recipe.describe() | fixed)
         if self.options.eval_recipe == "original":
             original = cls.original_recipe(resolved.config)
             if original:
