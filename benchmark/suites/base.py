@@ -68,5 +68,22 @@ class Suite:
             "class_order": None,
         }
 
+    def network_configs(
+        self, dataset: str, resolved, ipc: int, distill_seed: int, seed_key: str, **fields: Any
+    ) -> list[dict[str, Any]]:
+        """One config per network × repeat; repeat r's evaluation seed derives from (seed_key, r)."""
+        configs = []
+        for network in self.settings["networks"]:
+            recipe = self.bench.recipe(self.name, network, resolved)
+            for repeat in range(self.settings["repeats"]):
+                config = self.base_config(dataset, resolved, ipc, network, recipe) | fields
+                config |= {
+                    "distill_seed": distill_seed,
+                    "repeat": repeat,
+                    "eval_seed": self.bench.eval_seed(seed_key, repeat),
+                }
+                configs.append(config)
+        return configs
+
     def table(self, frame: pd.DataFrame) -> pd.DataFrame:
         return summary_table(frame, self.table_rows, self.table_columns)

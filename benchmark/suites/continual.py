@@ -98,21 +98,10 @@ class ContinualSuite(Suite):
     def step_configs(self, cell, resolved, step: Step, total: int, keys: list[str]) -> list[dict[str, Any]]:
         """One config per network × repeat; the evaluation seed follows the memory's buffers."""
         memory_key = stable_hash(keys[: step.index + 1])
-        configs = []
-        for network in self.settings["networks"]:
-            recipe = self.bench.recipe(self.name, network, resolved)
-            for repeat in range(self.settings["repeats"]):
-                config = self.base_config(cell.dataset, resolved, cell.ipc, network, recipe)
-                config |= {
-                    "step": step.index,
-                    "steps": total,
-                    "class_order": cell.class_order,
-                    "distill_seed": cell.seed,
-                    "repeat": repeat,
-                    "eval_seed": self.bench.eval_seed(memory_key, repeat),
-                }
-                configs.append(config)
-        return configs
+        return self.network_configs(
+            cell.dataset, resolved, cell.ipc, cell.seed, memory_key,
+            step=step.index, steps=total, class_order=cell.class_order,
+        )  # fmt: skip
 
     def memory_tensors(self, memory: list[BufferOutcome]) -> tuple[torch.Tensor, torch.Tensor]:
         parts = [m.buffer.materialize(self.bench.device)[:2] for m in memory]

@@ -37,18 +37,7 @@ class StandardSuite(Suite):
         return f"{cell.strategy} ipc={cell.ipc} seed={cell.seed}"
 
     def evaluation_configs(self, cell: BufferCell, resolved, buffer_key: str) -> list[dict]:
-        configs = []
-        for network in self.settings["networks"]:
-            recipe = self.bench.recipe(self.name, network, resolved)
-            for repeat in range(self.settings["repeats"]):
-                config = self.base_config(cell.dataset, resolved, cell.ipc, network, recipe)
-                config |= {
-                    "distill_seed": cell.seed,
-                    "repeat": repeat,
-                    "eval_seed": self.bench.eval_seed(buffer_key, repeat),
-                }
-                configs.append(config)
-        return configs
+        return self.network_configs(cell.dataset, resolved, cell.ipc, cell.seed, buffer_key)
 
     def run_cell(self, cell: BufferCell) -> None:
         data = self.bench.data(cell.dataset)
