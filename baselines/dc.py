@@ -122,11 +122,7 @@ class GradientMatching(Objective):
         self.step_in_outer += 1
         params = [p for p in self.net.parameters() if p.dim() > 1]
         total = torch.zeros((), device=self.device)
-        for c in synthetic.classes:
-            real = self.data.train.sample_class(c, self.config["batch_real"], generator).to(self.device)
-            syn = synthetic.images_of_class(c)
-            if self.dsa is not None:
-                real, syn = self.dsa.siamese([real, syn], generator)
+        for c, real, syn in self.class_batches(synthetic, generator):
             y_real = torch.full((len(real),), c, device=self.device, dtype=torch.long)
             y_syn = torch.full((len(syn),), c, device=self.device, dtype=torch.long)
             g_real = torch.autograd.grad(F.cross_entropy(self.net(real), y_real), params)

@@ -51,10 +51,6 @@ class DistributionMatching(Objective):
         net = self.random_network(generator)
         net.requires_grad_(False)
         total = torch.zeros((), device=self.device)
-        for c in synthetic.classes:
-            real = self.data.train.sample_class(c, self.config["batch_real"], generator).to(self.device)
-            syn = synthetic.images_of_class(c)
-            if self.dsa is not None:
-                real, syn = self.dsa.siamese([real, syn], generator)
+        for _, real, syn in self.class_batches(synthetic, generator):
             total = total + mean_embedding_distance(net.embed(real), net.embed(syn))
         return total

@@ -44,6 +44,18 @@ class Objective:
         )  # fmt: skip
         return seeded(seed, build).to(self.context.device).train()
 
+    def class_batches(self, synthetic: Parameterization, generator: torch.Generator):
+        """Per class: (class, real batch of ``batch_real``, its synthetic images), with one Siamese DSA
+        draw shared by both when the objective has ``self.dsa`` (DM, DSA)."""
+        for c in synthetic.classes:
+            real = self.data.train.sample_class(c, self.config["batch_real"], generator).to(
+                self.context.device
+            )
+            syn = synthetic.images_of_class(c)
+            if getattr(self, "dsa", None) is not None:
+                real, syn = self.dsa.siamese([real, syn], generator)
+            yield c, real, syn
+
     def loss(self, synthetic: Parameterization, generator: torch.Generator) -> torch.Tensor:
         raise NotImplementedError
 
