@@ -30,6 +30,12 @@ def add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--profile", default="quick", help="quick (CPU default) or paper")
     parser.add_argument("--output-dir", type=Path, default=Path("results"), help="records, buffers, caches")
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    parser.add_argument(
+        "--compile",
+        default="auto",
+        choices=["auto", "on", "off"],
+        help="torch.compile evaluation training (auto: on CPU for long trainings)",
+    )
     parser.add_argument("--data-root", type=Path, default=None, help="folder holding the dataset files")
     parser.add_argument("--download", action="store_true", help="download datasets with torchvision")
     parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
@@ -200,6 +206,7 @@ def run_options(args: argparse.Namespace):
         eval_recipe=args.eval_recipe,
         output_dir=args.output_dir,
         device=args.device,
+        compile=args.compile,
         data_root=args.data_root,
         download=args.download,
         force=args.force,
@@ -229,6 +236,7 @@ def _bench(args: argparse.Namespace, **overrides):
         profile=args.profile,
         output_dir=args.output_dir,
         device=args.device,
+        compile=args.compile,
         data_root=args.data_root,
         download=args.download,
         show_progress=not args.no_progress,
@@ -269,7 +277,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         seed = derive_seed(buffer.manifest["sha256"], repeat)
         _, accuracy = evaluate_images(
             args.network, data, images, labels, lr, recipe, seed, bench.device, getattr(data, args.split),
-            not args.no_progress,
+            not args.no_progress, compile_mode=args.compile,
         )  # fmt: skip
         accuracies.append(accuracy)
         print(f"repeat {repeat}: {args.split} accuracy {100 * accuracy:.2f} %")

@@ -69,6 +69,7 @@ def learning_rate_study(
                 bench.device,
                 data.val,
                 bench.options.show_progress,
+                compile_mode=bench.options.compile,
             )
             rows.append({"network": network, "lr": lr, "seed": seed, "val_accuracy": accuracy})
     return rows

@@ -21,6 +21,7 @@ class RunOptions:
     eval_recipe: str = "suite"  # or "original": each method's published recipe (decision 5)
     output_dir: Path = Path("results")
     device: str = "auto"
+    compile: str = "auto"  # torch.compile for evaluation training: auto | on | off
     data_root: Path | None = None
     download: bool = False
     force: bool = False

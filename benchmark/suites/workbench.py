@@ -185,6 +185,7 @@ class Workbench:
             self.device,
             test,
             self.options.show_progress,
+            compile_mode=self.options.compile,
         )
         metrics = {"accuracy": accuracy}
         if extra_metrics is not None:

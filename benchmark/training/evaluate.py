@@ -14,6 +14,7 @@ from benchmark.nets import create_network
 from benchmark.progress import progress
 from benchmark.seeding import generator as make_generator
 from benchmark.seeding import seeded
+from benchmark.training.compiled import should_compile, training_forward
 from benchmark.training.recipe import EvalRecipe
 
 
@@ -33,14 +34,20 @@ def train_network(
     device: torch.device | str = "cpu",
     show_progress: bool = True,
     desc: str = "train",
+    compile_mode: str = "auto",
 ) -> nn.Module:
-    """PROTOCOL.md §1: shuffled batches, cross-entropy, lr × 0.1 at half (optimizer re-created)."""
+    """PROTOCOL.md §1: shuffled batches, cross-entropy, lr × 0.1 at half (optimizer re-created).
+
+    ``compile_mode`` (auto|on|off) decides whether the steps run through ``torch.compile``
+    (benchmark/training/compiled.py); the optimizer and the returned network are the plain module.
+    """
     net = net.to(device).train()
     images, labels = images.to(device), labels.to(device)
     rng = make_generator(seed)
     dsa = DSA(recipe.dsa) if recipe.dsa else None
     optimizer = make_optimizer(net, lr, recipe)
     n = len(labels)
+    forward = training_forward(net, should_compile(compile_mode, device, recipe.epochs, n))
     for epoch in progress(range(recipe.epochs), desc=desc, enabled=show_progress):
         if epoch == recipe.epochs // 2 and epoch > 0:
             lr *= 0.1
@@ -51,7 +58,7 @@ def train_network(
             x = images[batch]
             if dsa is not None:
                 x = dsa(x, rng)
-            loss = F.cross_entropy(net(x), labels[batch])
+            loss = F.cross_entropy(forward(x), labels[batch])
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -97,6 +104,7 @@ def evaluate_images(
     device: torch.device | str = "cpu",
     test: Split | None = None,
     show_progress: bool = True,
+    compile_mode: str = "auto",
 ) -> tuple[nn.Module, float]:
     """Train a fresh ``network`` (seeded) on the images and return it with its test accuracy.
 
@@ -112,7 +120,16 @@ def evaluate_images(
         ),
     )
     train_network(
-        net, images, labels, recipe.learning_rate(lr), recipe, seed, device, show_progress, desc=network
+        net,
+        images,
+        labels,
+        recipe.learning_rate(lr),
+        recipe,
+        seed,
+        device,
+        show_progress,
+        desc=network,
+        compile_mode=compile_mode,
     )
     split = per_class_subset(test if test is not None else data.test, recipe.test_subset)
     return net, test_accuracy(net, split, device)
