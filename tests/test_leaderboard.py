@@ -132,15 +132,19 @@ def test_standard_table_numbers_bold_gain_and_status(store):
     assert table.columns == ["IPC 1", "IPC 10"]
     labels = [row[0] for row in table.rows("measured")]
     assert labels[0] == "random" and labels[-1] == "whole"
-    assert "speed:k=12" in labels and "speed:k=24" in labels  # only the distinguishing key
-    for (spec, ipc), label in [(("dm", 1), "dm"), (("speed:k=12:objective=dm", 10), "speed:k=12")]:
+    # the distinguishing key, and the objective (not SPEED's default, TM)
+    assert "speed:objective=dm:k=12" in labels and "speed:objective=dm:k=24" in labels
+    for (spec, ipc), label in [
+        (("dm", 1), "dm"),
+        (("speed:k=12:objective=dm", 10), "speed:objective=dm:k=12"),
+    ]:
         values = _accuracy(store, "standard", spec, ipc)
         cell = table.cell((label,), f"IPC {ipc}")
         assert cell["mean"] == pytest.approx(values.mean())
         assert cell["std"] == pytest.approx(values.std(ddof=0))
         assert cell["text"] == f"{values.mean():.2f} ± {values.std(ddof=0):.2f}"
     # bold: the best measured mean per column, never whole
-    assert table.cell(("speed:k=12",), "IPC 1")["best"]
+    assert table.cell(("speed:objective=dm:k=12",), "IPC 1")["best"]
     assert table.cell(("dm",), "IPC 10")["best"]
     assert not table.cell(("whole",), "IPC 1")["best"]
     assert not table.cell(("dm",), "IPC 1")["best"]
@@ -185,7 +189,7 @@ def test_leaderboard_files(store):
     assert "## fashion_mnist · standard · quick" in markdown
     dm1 = _accuracy(store, "standard", "dm", 1)
     assert f"{dm1.mean():.2f} ± {dm1.std(ddof=0):.2f}" in markdown
-    assert "**68.00 ± 1.63**" in markdown  # speed:k=12 at IPC 1, bold
+    assert "**68.00 ± 1.63**" in markdown  # speed:objective=dm:k=12 at IPC 1, bold
     assert "does not fit" in markdown and "failed" in markdown
     assert "+8.00" in markdown  # dm − random at IPC 1 (62.00 − 52.00)
     assert "best mean over several evaluation points" in markdown

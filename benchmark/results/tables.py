@@ -42,8 +42,9 @@ def format_mean_std(values: pd.Series, scale: float = 100.0) -> str:
     if values.empty:
         return ""
     mean = values.mean() * scale
-    std = values.std(ddof=0) * scale if len(values) > 1 else 0.0
-    return f"{mean:.2f} ± {std:.2f}"
+    if len(values) == 1:  # one network: no spread to show
+        return f"{mean:.2f}"
+    return f"{mean:.2f} ± {values.std(ddof=0) * scale:.2f}"
 
 
 def cell_status(group: pd.DataFrame) -> str:
@@ -58,8 +59,25 @@ def cell_status(group: pd.DataFrame) -> str:
     return ""
 
 
+# Keys that choose a component: ``speed:objective=dm`` is another method than ``speed`` (which means
+# TM), so a label shows such a key whenever it is not the strategy's default.
+COMPONENT_KEYS = ("objective",)
+
+
+def _non_default_components(name: str, params: dict) -> set[str]:
+    from benchmark.errors import BenchmarkError
+    from benchmark.strategy import strategy_class
+
+    try:
+        declared = strategy_class(name).declared_params(params)
+    except BenchmarkError:  # a strategy not registered in this process (e.g. a plugin's record)
+        return {k for k in COMPONENT_KEYS if k in params}
+    return {k for k in COMPONENT_KEYS if k in params and k in declared and params[k] != declared[k].default}
+
+
 def strategy_labels(specs) -> dict[str, str]:
-    """Each resolved spec → its strategy name plus only the keys that tell it from same-named specs."""
+    """Each resolved spec → its strategy name plus its component keys and the keys that tell it
+    from same-named specs."""
     parsed = {spec: parse_spec(spec) for spec in specs}
     by_name: dict[str, list[str]] = {}
     for spec, value in parsed.items():
@@ -70,7 +88,11 @@ def strategy_labels(specs) -> dict[str, str]:
         varying = [k for k in keys if len({format_value(parsed[s].params.get(k)) for s in group}) > 1]
         for spec in group:
             params = parsed[spec].params
-            extra = ":".join(f"{k}={format_value(params[k])}" for k in varying if k in params)
+            shown = set(varying) | _non_default_components(name, params)
+            order = [k for k in COMPONENT_KEYS if k in shown] + [
+                k for k in keys if k in shown - set(COMPONENT_KEYS)
+            ]
+            extra = ":".join(f"{k}={format_value(params[k])}" for k in order if k in params)
             labels[spec] = f"{name}:{extra}" if extra else name
     return labels
 
