@@ -97,6 +97,11 @@ def strategy_labels(specs) -> dict[str, str]:
     return labels
 
 
+def with_strategy_labels(frame: pd.DataFrame) -> pd.DataFrame:
+    """Readable table rows: each resolved spec replaced by its label (:func:`strategy_labels`)."""
+    return frame.assign(strategy=frame["strategy"].map(strategy_labels(frame["strategy"].unique())))
+
+
 def summary_table(
     frame: pd.DataFrame, rows: list[str], columns: list[str], metric: str = "accuracy"
 ) -> pd.DataFrame:
@@ -104,10 +109,8 @@ def summary_table(
     selected = frame[frame["metric"] == metric]
     if selected.empty:
         return pd.DataFrame()
-    if "strategy" in rows:  # readable rows: the name plus only the keys that tell specs apart
-        selected = selected.assign(
-            strategy=selected["strategy"].map(strategy_labels(selected["strategy"].unique()))
-        )
+    if "strategy" in rows:
+        selected = with_strategy_labels(selected)
     cells = selected.groupby(rows + columns, dropna=False).apply(cell_status, include_groups=False)
     table = cells.unstack(columns) if columns else cells.to_frame(metric)
     return table.fillna("")

@@ -21,7 +21,7 @@ from benchmark.corruptions import ALL, SEVERITIES, STANDARD
 from benchmark.corruptions.generate import check_names
 from benchmark.errors import UserInputError
 from benchmark.progress import progress
-from benchmark.results.tables import cell_status
+from benchmark.results.tables import cell_status, with_strategy_labels
 from benchmark.suites.standard import BufferCell, StandardSuite
 
 
@@ -146,6 +146,8 @@ def corruption_table(frame: pd.DataFrame, rows: list[str]) -> pd.DataFrame:
         return pd.DataFrame()
     frame = frame.assign(corruption=frame["metric"].map(metric_column))
     frame = frame[frame["corruption"].notna()]
+    if "strategy" in rows:
+        frame = with_strategy_labels(frame)
     # one value per record and column: a corruption's accuracy averaged over its severities
     per_record = (
         frame.groupby(["key", *rows, "status", "corruption"], dropna=False)["value"].mean().reset_index()
