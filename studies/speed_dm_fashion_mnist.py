@@ -24,8 +24,8 @@ TRIALS = [
     "dm",
     "speed:objective=dm",
     "speed:objective=dm:iterations=0",
+    "speed:objective=dm:k=24",  # images_per_class=0: the most that fit (7 per class)
     "speed:objective=dm:lr_saet=0.003:lr_scm=0.003:lr_freenet=0.003",
-    "speed:objective=dm:k=24:images_per_class=8",
     "speed:objective=dm:sparsify=export",
     "speed:objective=dm:iterations=600",
     "dm:iterations=600",

@@ -66,9 +66,9 @@ def test_each_step_sees_only_its_classes_memory_grows_and_tests_on_seen_classes(
     evaluated = []
     original = workbench.evaluate_images
 
-    def spy_evaluate(network, data, images, labels, lr, recipe, seed, device, test, show):
+    def spy_evaluate(network, data, images, labels, lr, recipe, seed, device, test, show, **options):
         evaluated.append({"labels": labels.tolist(), "test": set(test.labels.tolist()), "lr": lr})
-        return original(network, data, images, labels, lr, recipe, seed, device, test, show)
+        return original(network, data, images, labels, lr, recipe, seed, device, test, show, **options)
 
     monkeypatch.setattr(workbench, "evaluate_images", spy_evaluate)
     options = RunOptions(suite="continual", profile="smoke", strategies=["spy"], output_dir=tmp_path,

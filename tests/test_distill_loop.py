@@ -142,7 +142,7 @@ def test_a_diverging_cell_is_recorded_as_failed_and_the_run_goes_on(tmp_path):
         STRATEGIES.unregister("poisoned")
     cells = table.iloc[:, 0].to_dict()
     assert cells[("digits", "poisoned", 1)] == "failed"
-    assert "±" in cells[("digits", "random", 1)]
+    assert float(cells[("digits", "random", 1)]) > 0  # one network: the accuracy itself
     import json
 
     failed = [json.loads(p.read_text()) for p in (tmp_path / "records" / "standard").glob("*.json")]

@@ -13,6 +13,9 @@ if "speed_test_mse" not in OBJECTIVES:
 
 
 def test_paper_presets_for_tm():
+    from benchmark.plugins import load_entry_point_plugins
+
+    load_entry_point_plugins()  # the tm objective
     preset = SpeedStrategy.presets("paper", "cifar10", 1, {})
     assert (preset["dim"], preset["tokens"], preset["k"], preset["heads"], preset["patch"]) == (
         32,
@@ -32,12 +35,20 @@ def test_paper_presets_for_tm():
 
 
 def test_quick_presets_depend_on_objective():
+    from benchmark.plugins import load_entry_point_plugins
+
+    load_entry_point_plugins()  # the dm and tm objectives
     dm = SpeedStrategy.presets("quick", "fashion_mnist", 1, {"objective": "dm"})
     assert (dm["optimizer"], dm["sparsify"], dm["init"]) == ("adam", "forward", "real")
+    assert dm["lr_saet"] == dm["lr_scm"] == dm["lr_freenet"] == 3e-3  # the validation study's choice
     assert (dm["dim"], dm["k"], dm["patch"]) == (24, 12, 4) and dm["iterations"] == 300
     assert dm["lam"] == 5e-6  # 0.064 / (N·H·J) with N = 140, H = 2, J = 49
     tm = SpeedStrategy.presets("quick", "digits", 1, {})
     assert tm["optimizer"] == "sgd" and tm["patch"] == 2
+    # quick TM starts from the real-image fit with top-k in the forward pass; paper keeps the paper's
+    assert (tm["init"], tm["sparsify"]) == ("real", "forward")
+    paper = SpeedStrategy.presets("paper", "digits", 1, {})
+    assert (paper["init"], paper["sparsify"], paper["lr_saet"]) == ("noise", "export", 10.0)
 
 
 def test_strategy_resolves_and_fits_with_any_objective():
