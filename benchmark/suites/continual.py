@@ -17,7 +17,7 @@ import torch
 from benchmark.cache import stable_hash
 from benchmark.continual.stream import Step, class_incremental_steps, class_order
 from benchmark.data.classdata import ClassData, Split
-from benchmark.results.tables import summary_table
+from benchmark.results.tables import format_mean_std, summary_table, with_strategy_labels
 from benchmark.suites.base import Suite
 from benchmark.suites.workbench import BufferOutcome
 
@@ -129,17 +129,11 @@ class ContinualSuite(Suite):
         table = summary_table(frame, ["dataset", "strategy", "ipc", "network"], ["step"])
         if table.empty:
             return table
-        ok = frame[(frame["metric"] == "accuracy") & (frame["status"] == "ok")]
+        # the same readable labels as the per-step columns, so the rows line up
+        ok = with_strategy_labels(frame[(frame["metric"] == "accuracy") & (frame["status"] == "ok")])
         group = ["dataset", "strategy", "ipc", "network"]
-        per_run = ok.groupby(group + ["class_order", "repeat", "distill_seed"])
-        average = per_run["value"].mean().groupby(group).agg(["mean", "std"])
-        final_step = ok["step"].max()
-        final = ok[ok["step"] == final_step].groupby(group)["value"].agg(["mean", "std"])
-        table["avg incremental"] = _mean_std(average)
-        table["final"] = _mean_std(final)
+        per_run = ok.groupby(group + ["class_order", "repeat", "distill_seed"])["value"].mean()
+        table["avg incremental"] = per_run.groupby(group).apply(format_mean_std)
+        final = ok[ok["step"] == ok["step"].max()]
+        table["final"] = final.groupby(group)["value"].apply(format_mean_std)
         return table.fillna("")
-
-
-def _mean_std(stats: pd.DataFrame) -> pd.Series:
-    std = stats["std"].fillna(0.0)
-    return (stats["mean"] * 100).map("{:.2f}".format) + " ± " + (std * 100).map("{:.2f}".format)
