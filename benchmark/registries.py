@@ -104,6 +104,11 @@ COMMANDS.register(
     "benchmark.report.commands:COMPARE",
     description="paper-profile cells beside the SPEED paper's reported numbers",
 )
+COMMANDS.register(
+    "contrast",
+    "benchmark.report.commands:CONTRAST",
+    description="strategy differences with Welch 95 % intervals over distillation seeds",
+)
 SUITES.register(
     "cross-arch",
     "benchmark.suites.cross_arch:CrossArchSuite",

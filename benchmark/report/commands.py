@@ -1,4 +1,4 @@
-"""The ``leaderboard`` and ``compare`` commands (registered in :mod:`benchmark.registries`).
+"""The ``leaderboard``, ``compare`` and ``contrast`` commands (registered in :mod:`benchmark.registries`).
 
 pandas and matplotlib are imported inside ``run`` so that ``python -m benchmark --help`` stays fast.
 """
@@ -116,5 +116,61 @@ class CompareCommand:
         return 0
 
 
+def run_contrast(output_dir: str | Path, baselines: list[str], level: float):
+    """The contrast frame (also written to tables/contrast.csv); a baseline no record has is an error."""
+    from benchmark.atomic import atomic_write_bytes
+    from benchmark.errors import UserInputError
+    from benchmark.report.contrast import contrast_frame
+    from benchmark.report.tables import records_frame
+    from benchmark.results.store import ResultStore
+
+    store = ResultStore(output_dir)
+    records = store.records()
+    known = set(records_frame(records)["label"].dropna()) if records else set()
+    unknown = [b for b in baselines if b not in known]
+    if unknown and records:
+        raise UserInputError(
+            f"--baseline {','.join(unknown)}: no such strategy in the records under {output_dir}; "
+            f"use one of {', '.join(sorted(known))} (labels as the tables show them)"
+        )
+    frame = contrast_frame(records, baselines, level)
+    if not frame.empty:
+        (store.root / "tables").mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(store.root / "tables" / "contrast.csv", frame.to_csv(index=False).encode())
+    return frame
+
+
+class ContrastCommand:
+    help = "differences between strategies with Welch confidence intervals over distillation seeds"
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--output-dir", type=Path, default=Path("results"), help="the result store")
+        parser.add_argument(
+            "--baseline",
+            default="",
+            help="comma-separated strategy labels to compare every other strategy with (default: all pairs)",
+        )
+        parser.add_argument("--level", type=float, default=0.95, help="confidence level (default 0.95)")
+
+    def run(self, args: argparse.Namespace) -> int:
+        from benchmark.errors import UserInputError
+        from benchmark.report.contrast import format_contrast
+
+        if not 0 < args.level < 1:
+            raise UserInputError(f"--level {args.level}: a confidence level lies strictly between 0 and 1")
+        baselines = [b.strip() for b in args.baseline.split(",") if b.strip()]
+        frame = run_contrast(args.output_dir, baselines, args.level)
+        if frame.empty:
+            print(f"no two strategies with accuracy records in one cell under {args.output_dir}/records")
+            return 0
+        print(format_contrast(frame))
+        print(
+            f"\n{args.level:.0%} Welch intervals over distillation seeds (each seed: the mean of its "
+            f"evaluation networks); written to {Path(args.output_dir) / 'tables' / 'contrast.csv'}"
+        )
+        return 0
+
+
 LEADERBOARD = LeaderboardCommand()
 COMPARE = CompareCommand()
+CONTRAST = ContrastCommand()
