@@ -272,3 +272,26 @@ def test_cli_registration():
 
     assert "leaderboard" in COMMANDS and "compare" in COMMANDS
     assert COMMANDS.get("leaderboard").help and callable(COMMANDS.get("compare").run)
+
+
+def test_planned_keys_that_change_with_ipc_keep_one_row(tmp_path):
+    """SPEED's plan resolves to other D and k at each IPC: still one row, IPC 1 and IPC 10 beside."""
+    from benchmark.results.tables import long_frame, summary_table
+
+    store = ResultStore(tmp_path)
+    specs = {1: "speed:dim=24:k=12:objective=dm", 10: "speed:dim=64:k=24:objective=dm"}
+    for ipc, spec in specs.items():
+        for strategy in (spec, "dm"):
+            cfg = config("fashion_mnist", "standard", "quick", strategy, ipc)
+            metrics = {"accuracy": 0.5 + ipc / 100}
+            store.put(make_record(cfg, "ok", metrics=metrics, storage=7000 * ipc, budget=BUDGET[ipc]))
+    table = _table(store, "standard")
+    assert [row[0] for row in table.rows("measured")] == ["dm", "speed:objective=dm"]
+    assert table.cell(("speed:objective=dm",), "IPC 10")["text"] == "60.00"
+    printed = summary_table(long_frame(store.records()), ["strategy"], ["ipc"])
+    assert list(printed.index) == ["dm", "speed:objective=dm"]
+    # specs that differ at one IPC are told apart by that key at every IPC
+    store.put(make_record(config("fashion_mnist", "standard", "quick", "speed:dim=24:k=6:objective=dm", 1),
+                          "ok", metrics={"accuracy": 0.4}, storage=7000, budget=7840))  # fmt: skip
+    labels = {row[0] for row in _table(store, "standard").rows("measured")}
+    assert labels == {"dm", "speed:objective=dm:k=6", "speed:objective=dm:k=12", "speed:objective=dm:k=24"}

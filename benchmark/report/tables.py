@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from benchmark.report.reported import load_reported, reported_label
-from benchmark.results.tables import cell_status, long_frame, strategy_labels
+from benchmark.results.tables import cell_status, frame_strategy_labels, long_frame
 
 UNRANKED = ("whole",)
 REFERENCE = "random"
@@ -92,7 +92,7 @@ def records_frame(records: list[dict[str, Any]]) -> pd.DataFrame:
     frame = long_frame(records)
     recipes = {r["key"]: ((r["config"].get("eval_recipe") or {}).get("name") or "suite") for r in records}
     frame["recipe"] = frame["key"].map(recipes).fillna("suite")
-    labels = strategy_labels(frame["strategy"].dropna().unique())
+    labels = frame_strategy_labels(frame)
     frame["label"] = frame["strategy"].map(labels)
     frame.loc[frame["recipe"] == "original", "label"] += " [original recipe]"
     return frame

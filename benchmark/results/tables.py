@@ -75,31 +75,47 @@ def _non_default_components(name: str, params: dict) -> set[str]:
     return {k for k in COMPONENT_KEYS if k in params and k in declared and params[k] != declared[k].default}
 
 
-def strategy_labels(specs) -> dict[str, str]:
+def strategy_labels(specs, cells=None) -> dict[str, str]:
     """Each resolved spec → its strategy name plus its component keys and the keys that tell it
-    from same-named specs."""
+    from same-named specs.
+
+    ``cells`` (pairs of spec and IPC) limits "telling apart" to specs run at the same IPC: a planned
+    strategy resolves to other keys at each IPC (SPEED's D, K, k), which must not split its row.
+    Without ``cells`` all specs count as one cell."""
     parsed = {spec: parse_spec(spec) for spec in specs}
-    by_name: dict[str, list[str]] = {}
-    for spec, value in parsed.items():
-        by_name.setdefault(value.name, []).append(spec)
+    cells = [(spec, None) for spec in parsed] if cells is None else list(cells)
+    specs_per_cell: dict[tuple[str, object], set[str]] = {}
+    for spec, ipc in cells:
+        specs_per_cell.setdefault((parsed[spec].name, ipc), set()).add(spec)
+    varying: dict[str, set[str]] = {}
+    for (name, _), group in specs_per_cell.items():
+        keys = {k for spec in group for k in parsed[spec].params}
+        varying.setdefault(name, set()).update(
+            k for k in keys if len({format_value(parsed[s].params.get(k)) for s in group}) > 1
+        )
     labels = {}
-    for name, group in by_name.items():
-        keys = sorted({k for spec in group for k in parsed[spec].params})
-        varying = [k for k in keys if len({format_value(parsed[s].params.get(k)) for s in group}) > 1]
-        for spec in group:
-            params = parsed[spec].params
-            shown = set(varying) | _non_default_components(name, params)
-            order = [k for k in COMPONENT_KEYS if k in shown] + [
-                k for k in keys if k in shown - set(COMPONENT_KEYS)
-            ]
-            extra = ":".join(f"{k}={format_value(params[k])}" for k in order if k in params)
-            labels[spec] = f"{name}:{extra}" if extra else name
+    for spec, value in parsed.items():
+        params = value.params
+        shown = varying.get(value.name, set()) | _non_default_components(value.name, params)
+        order = [k for k in COMPONENT_KEYS if k in shown] + sorted(k for k in shown - set(COMPONENT_KEYS))
+        extra = ":".join(f"{k}={format_value(params[k])}" for k in order if k in params)
+        labels[spec] = f"{value.name}:{extra}" if extra else value.name
     return labels
 
 
+def frame_strategy_labels(frame: pd.DataFrame) -> dict[str, str]:
+    """:func:`strategy_labels` of a frame's specs, telling specs apart within each IPC."""
+    specs = frame["strategy"].dropna()
+    if "ipc" not in frame:
+        return strategy_labels(specs.unique())
+    ipcs = frame.loc[specs.index, "ipc"].astype(object)
+    cells = set(zip(specs, ipcs.where(ipcs.notna(), None), strict=True))  # one cell for missing IPCs
+    return strategy_labels(specs.unique(), cells)
+
+
 def with_strategy_labels(frame: pd.DataFrame) -> pd.DataFrame:
-    """Readable table rows: each resolved spec replaced by its label (:func:`strategy_labels`)."""
-    return frame.assign(strategy=frame["strategy"].map(strategy_labels(frame["strategy"].unique())))
+    """Readable table rows: each resolved spec replaced by its label (:func:`frame_strategy_labels`)."""
+    return frame.assign(strategy=frame["strategy"].map(frame_strategy_labels(frame)))
 
 
 def summary_table(
