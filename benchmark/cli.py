@@ -58,7 +58,7 @@ def build_parser(argv: list[str]) -> argparse.ArgumentParser:
     plan = commands.add_parser("plan", help="plan a parameterization's storage within a budget")
     plan_kinds = plan.add_subparsers(dest="planner", required=True)
     for name in PLANNERS.names():
-        sub = plan_kinds.add_parser(name, help=PLANNERS.describe(name))
+        sub = plan_kinds.add_parser(name, help=_help_text(PLANNERS.describe(name)))
         if words[:2] == ["plan", name]:
             PLANNERS.get(name).add_arguments(sub)
 
@@ -105,7 +105,7 @@ def build_parser(argv: list[str]) -> argparse.ArgumentParser:
     show.add_argument("--output-dir", type=Path, default=Path("results"))
 
     for name in COMMANDS.names():
-        sub = commands.add_parser(name, help=COMMANDS.describe(name))
+        sub = commands.add_parser(name, help=_help_text(COMMANDS.describe(name)))
         if words[:1] == [name]:
             COMMANDS.get(name).add_arguments(sub)
     return parser
@@ -125,6 +125,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted; finished records are kept, re-run to resume", file=sys.stderr)
         return 130
+
+
+def _help_text(description: str) -> str:
+    """A registry description as argparse help: a literal % (e.g. "95 %") would start a format."""
+    return description.replace("%", "%%")
 
 
 def _positionals(argv: list[str]) -> list[str]:
