@@ -85,7 +85,7 @@ def test_one_record_per_network_and_repeat_and_resume(tmp_path, monkeypatch):
     assert by_network["ViT"]["network_options"]["dim"] == 16
 
     table = suite.table(long_frame(records))
-    assert list(table.columns) == NETWORKS
+    assert list(table.columns) == [*NETWORKS, "storage / budget"]
     assert table.index.names == ["dataset", "strategy", "ipc"]
 
     calls.clear()  # a second run resumes: nothing is trained again

@@ -42,6 +42,8 @@ def test_run_writes_records_prints_table_and_a_rerun_does_no_work(tmp_path):
     assert {r["status"] for r in first.values()} == {"ok"}
     record = next(iter(first.values()))
     assert record["storage"] <= record["budget"]
+    assert "storage / budget" in out  # the printed table shows each buffer's storage
+    assert all(f"{r['storage']:,.0f} / {r['budget']:,.0f}" in out for r in first.values())
     assert record["config"]["profile"] == "smoke"
     mtimes = {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*") if p.is_file()}
     cli("run", "--profile", "smoke", "--strategies", "random", "--output-dir", str(tmp_path))

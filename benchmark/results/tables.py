@@ -130,3 +130,18 @@ def summary_table(
     cells = selected.groupby(rows + columns, dropna=False).apply(cell_status, include_groups=False)
     table = cells.unstack(columns) if columns else cells.to_frame(metric)
     return table.fillna("")
+
+
+def storage_column(frame: pd.DataFrame, rows: list[str]) -> pd.Series:
+    """Per table row: the largest stored float32-equivalents of its buffers against the budget,
+    e.g. "7,720 / 7,840" (a does-not-fit row shows what it would need)."""
+    selected = with_strategy_labels(frame) if "strategy" in rows else frame
+    grouped = selected.groupby(rows, dropna=False)[["storage", "budget"]].max()
+
+    def text(row: pd.Series) -> str:
+        if pd.isna(row["storage"]) or pd.isna(row["budget"]):
+            return ""
+        return f"{row['storage']:,.0f} / {row['budget']:,.0f}"
+
+    return grouped.apply(text, axis=1)
+

@@ -8,7 +8,7 @@ import pandas as pd
 
 from benchmark.errors import UserInputError
 from benchmark.profiles import Profile
-from benchmark.results.tables import summary_table
+from benchmark.results.tables import storage_column, summary_table
 from benchmark.suites.options import RunOptions
 from benchmark.suites.workbench import Workbench
 
@@ -86,4 +86,9 @@ class Suite:
         return configs
 
     def table(self, frame: pd.DataFrame) -> pd.DataFrame:
-        return summary_table(frame, self.table_rows, self.table_columns)
+        """Accuracy per row × column, and each row's storage against its budget."""
+        table = summary_table(frame, self.table_rows, self.table_columns)
+        if table.empty:
+            return table
+        table["storage / budget"] = storage_column(frame, self.table_rows)
+        return table.fillna("")
