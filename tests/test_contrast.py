@@ -82,6 +82,12 @@ def test_all_pairs_put_the_higher_mean_first(store):
     assert (frame["difference"] >= 0).all()
 
 
+def test_two_baselines_are_compared_once(store):
+    frame = contrast_frame(store.records(), baselines=["dm", "random"])
+    pairs = list(zip(frame["strategy"], frame["baseline"], strict=True))
+    assert pairs == [("random", "dm"), ("speed:objective=dm", "dm"), ("speed:objective=dm", "random")]
+
+
 def test_too_few_seeds(tmp_path):
     store = ResultStore(tmp_path)
     for spec, value in (("dm", 0.7), ("random", 0.5)):

@@ -69,7 +69,8 @@ def contrast_frame(
     records: list[dict[str, Any]], baselines: Sequence[str] = (), level: float = 0.95
 ) -> pd.DataFrame:
     """One row per (cell group, strategy, baseline). ``baselines`` are strategy labels (as tables show
-    them); each other strategy is compared with each of them. Without baselines every pair is compared
+    them); each other strategy is compared with each of them, and two baselines with each other once
+    (against the one listed first). Without baselines every pair is compared
     once, the strategy with the higher mean first."""
     if not records:
         return pd.DataFrame(columns=COLUMNS)
@@ -104,7 +105,13 @@ def contrast_frame(
 def _pairs(means: dict[str, pd.Series], baselines: Sequence[str]) -> list[tuple[str, str]]:
     labels = list(means)
     if baselines:
-        return [(s, b) for b in baselines if b in means for s in labels if s != b]
+        pairs, seen = [], set()
+        for baseline in (b for b in baselines if b in means):
+            for strategy in labels:
+                if strategy != baseline and frozenset((strategy, baseline)) not in seen:
+                    seen.add(frozenset((strategy, baseline)))  # two baselines: their pair once
+                    pairs.append((strategy, baseline))
+        return pairs
     pairs = []
     for i, first in enumerate(labels):
         for second in labels[i + 1 :]:
