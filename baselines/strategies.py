@@ -21,6 +21,10 @@ class DMStrategy(DistillationStrategy):
             return preset | {"iterations": 20000, "lr_img": 10.0 if ipc >= 100 else 1.0}
         return preset | {"iterations": 200}
 
+    @classmethod
+    def original_recipe(cls, config: dict[str, Any], dataset: str, ipc: int) -> dict[str, Any] | None:
+        return {"preprocessing": "meanstd"}  # DM's code: mean/std, no ZCA
+
 
 # ---- trajectory matching and gradient matching (PROTOCOL.md §2, §4) ------------------------------
 # The objectives' own settings (syn_steps, experts, batch_real, loops, …) are their presets
@@ -46,6 +50,11 @@ class TMStrategy(DistillationStrategy):
         # quick: 150 iterations of 10 student steps on a narrow ConvNet (see baselines.tm presets).
         return preset | {"iterations": 150, "lr_img": 100.0}
 
+    @classmethod
+    def original_recipe(cls, config: dict[str, Any], dataset: str, ipc: int) -> dict[str, Any] | None:
+        # MTT's published CIFAR10 IPC 50 run is the one without ZCA (PROTOCOL.md §4).
+        return {"preprocessing": "meanstd"} if (dataset, ipc) == ("cifar10", 50) else None
+
 
 def _gradient_matching_presets(profile: str, ipc: int) -> dict[str, Any]:
     from baselines.dc import loops_for_ipc
@@ -69,8 +78,9 @@ class DCStrategy(DistillationStrategy):
         return super().presets(profile, dataset, ipc, given) | _gradient_matching_presets(profile, ipc)
 
     @classmethod
-    def original_recipe(cls, config: dict[str, Any]) -> dict[str, Any] | None:
-        return {"dsa": None, "epochs": 300}  # DC's evaluation: no augmentation, 300 epochs
+    def original_recipe(cls, config: dict[str, Any], dataset: str, ipc: int) -> dict[str, Any] | None:
+        # DC's evaluation: no augmentation, 300 epochs, mean/std data
+        return {"dsa": None, "epochs": 300, "preprocessing": "meanstd"}
 
 
 class DSAStrategy(DistillationStrategy):
@@ -85,8 +95,9 @@ class DSAStrategy(DistillationStrategy):
         return super().presets(profile, dataset, ipc, given) | _gradient_matching_presets(profile, ipc)
 
     @classmethod
-    def original_recipe(cls, config: dict[str, Any]) -> dict[str, Any] | None:
-        return {"dsa": "auto", "epochs": 1000}  # DSA's evaluation: DSA per sample, 1000 epochs
+    def original_recipe(cls, config: dict[str, Any], dataset: str, ipc: int) -> dict[str, Any] | None:
+        # DSA's evaluation: DSA per sample, 1000 epochs, mean/std data
+        return {"dsa": "auto", "epochs": 1000, "preprocessing": "meanstd"}
 
 
 class HabaStrategy(DistillationStrategy):
@@ -100,8 +111,14 @@ class HabaStrategy(DistillationStrategy):
     @classmethod
     def presets(cls, profile: str, dataset: str, ipc: int, given: dict[str, Any]) -> dict[str, Any]:
         preset = super().presets(profile, dataset, ipc, given)
+        if cls.objective_name(given) == "tm":
+            preset["momentum_lr"] = 0.9  # HaBa's code: α's SGD momentum (PROTOCOL.md §12)
         if profile == "paper":
             return preset | {"iterations": 5000}
         # quick: n × classes images per hallucinator draw; TM steps on 32 of them at a time.
         quick_tm = {"batch_syn": 32} if cls.objective_name(given) == "tm" else {}
         return preset | quick_tm | {"iterations": 100}
+
+    @classmethod
+    def original_recipe(cls, config: dict[str, Any], dataset: str, ipc: int) -> dict[str, Any] | None:
+        return {"standardize": True}  # HaBa's code standardises every batch (PROTOCOL.md §12)

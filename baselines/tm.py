@@ -4,8 +4,9 @@ Per iteration: a random expert and start epoch t ~ U{0 … max_start − 1}; θ0
 θ* = expert[t + M]. The student takes ``syn_steps`` steps on minibatches of the synthetic set
 (per-sample DSA), g = ∇θ CE(f_θ(DSA(x)), y) with the graph kept, then either θ ← θ − α·g
 (``student_momentum`` = 0) or SPEED's exponential average m ← β·m + (1 − β)·g, θ ← θ − α·m.
-Loss = ‖θ_last − θ*‖² / ‖θ0 − θ*‖². α is a learned scalar (SGD ``lr_lr``, momentum 0.5),
-clipped ≥ ``min_lr`` after each step, and stored in the buffer.
+Loss = ‖θ_last − θ*‖² / ‖θ0 − θ*‖². α is a learned scalar (SGD ``lr_lr``, momentum ``momentum_lr``:
+MTT 0.5, SPEED 0.95, HaBa 0.9, as their codes use), clipped ≥ ``min_lr`` after each step, and
+stored in the buffer.
 
 Memory (``checkpoint_steps``, default on): instead of keeping the graph of every unrolled step,
 the student is first run without a graph, keeping only θ_k and m_k (P floats each) and each step's
@@ -67,6 +68,7 @@ class TrajectoryMatching(Objective):
         "batch_syn": Param(0, "synthetic images per student step; 0 = the whole set", minimum=0),
         "lr_lr": Param(1e-5, "learning rate of the learned lr α", minimum=0.0),
         "lr_init": Param(0.01, "initial α", minimum=0.0),
+        "momentum_lr": Param(0.5, "SGD momentum of α's optimizer (MTT 0.5)", minimum=0.0, maximum=1.0),
         "student_momentum": Param(
             0.0, "β of the student's m ← β·m + (1 − β)·g (SPEED); 0 = plain SGD", minimum=0.0, maximum=0.999
         ),
@@ -229,7 +231,7 @@ class TrajectoryMatching(Objective):
                 "name": "lr",
                 "params": [self.alpha],
                 "lr": self.config["lr_lr"],
-                "momentum": 0.5,
+                "momentum": self.config["momentum_lr"],
                 "optimizer": "sgd",
             }
         ]

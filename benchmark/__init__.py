@@ -7,4 +7,4 @@ arrive through the registries in :mod:`benchmark.registries`.
 __version__ = "0.1.0"
 
 # Bumped whenever a change would alter buffers or results, so cached ones are not reused.
-CACHE_VERSION = 1
+CACHE_VERSION = 2

@@ -62,6 +62,17 @@ class Buffer:
         if budget is not None:
             check_budget(self.storage, budget, self.manifest.get("strategy", self.kind))
 
+    def check_data(self, data) -> None:
+        """A buffer is trained and tested only on the dataset and preprocessing it was made with
+        (decision 5): images distilled in ZCA space mean nothing to a mean/std network."""
+        made = self.manifest.get("dataset"), self.manifest.get("preprocessing", "meanstd")
+        if made != (data.name, data.preprocessing):
+            raise UserInputError(
+                f"buffer made on {made[0]!r} with {made[1]!r} preprocessing cannot be evaluated on "
+                f"{data.name!r} with {data.preprocessing!r} preprocessing; use --preprocessing {made[1]} "
+                "or distill the buffer again for this data"
+            )
+
     # ---- images --------------------------------------------------------------------------
     def materialize(self, device: torch.device | str = "cpu"):
         """(images, labels, lr): decoded images (class-major), their hard labels, the learned lr."""
@@ -86,6 +97,27 @@ class Buffer:
         # A decoder returns class-major images (labels implied) or, for unbalanced sets, (images, labels).
         images, labels = decoded if isinstance(decoded, tuple) else (decoded, self.labels_for(len(decoded)))
         return images.to(device), labels.to(device), self.learned_lr
+
+    def pixels(self, cache_root: str | Path | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """(images in [0, 1], labels): the decoded images with the dataset's preprocessing undone
+        (ZCA through the transform cached under ``cache_root``, else mean/std), for people to look at.
+        Buffers whose manifest predates ``mean``/``std`` are min-max scaled per image instead."""
+        from benchmark.data.normalize import denormalize
+
+        images, labels, _ = self.materialize("cpu")
+        images = images.detach().float()
+        key = self.manifest.get("whitening")
+        if key:
+            from benchmark.data.zca import load_whitening, unwhiten
+
+            images = unwhiten(images, load_whitening(cache_root or "results", key))
+        elif "mean" in self.manifest and "std" in self.manifest:
+            images = denormalize(images, self.manifest["mean"], self.manifest["std"])
+        else:
+            low = images.amin(dim=(1, 2, 3), keepdim=True)
+            high = images.amax(dim=(1, 2, 3), keepdim=True)
+            images = (images - low) / (high - low).clamp_min(1e-12)
+        return images.clamp(0, 1), labels
 
     def labels_for(self, count: int) -> torch.Tensor:
         classes = self.manifest["classes"]

@@ -96,6 +96,17 @@ def build_parser(argv: list[str]) -> argparse.ArgumentParser:
     evaluate.add_argument(
         "--split", choices=("test", "val"), default="test", help="val for tuning; test only for reporting"
     )
+    evaluate.add_argument(
+        "--standardize",
+        action="store_true",
+        help="standardise every batch by its own mean/std (the SPEED and HaBa codes' evaluation)",
+    )
+    evaluate.add_argument(
+        "--preprocessing",
+        choices=("meanstd", "zca"),
+        default=None,
+        help="the data's preprocessing (default: the one the buffer was made with; another is an error)",
+    )
     add_common(evaluate)
 
     show = commands.add_parser("show", help="print recorded results")
@@ -252,8 +263,8 @@ def _bench(args: argparse.Namespace, **overrides):
 
 def cmd_distill(args: argparse.Namespace) -> int:
     bench = _bench(args)
-    data = bench.data(args.dataset)
     resolved = bench.resolve(args.strategy, args.dataset, args.ipc)
+    data = bench.data(args.dataset, bench.profile.preprocessing(None, args.dataset))
     outcome = bench.obtain_buffer(data, resolved, args.ipc, args.seed)
     if outcome.status != "ok":
         print(f"{resolved.canonical}: {outcome.status}: {outcome.error}", file=sys.stderr)
@@ -266,6 +277,7 @@ def cmd_distill(args: argparse.Namespace) -> int:
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     import statistics
+    from dataclasses import replace
 
     from benchmark.buffer import Buffer
     from benchmark.seeding import derive_seed
@@ -273,10 +285,14 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
     bench = _bench(args)
     buffer = Buffer.load(args.buffer)
-    data = bench.data(buffer.manifest["dataset"], buffer.manifest.get("preprocessing", "meanstd"))
+    preprocessing = args.preprocessing or buffer.manifest.get("preprocessing", "meanstd")
+    data = bench.data(buffer.manifest["dataset"], preprocessing)
+    buffer.check_data(data)
     data = data.restricted_to(buffer.manifest["classes"])
     images, labels, lr = buffer.materialize(bench.device)
     recipe = bench.profile.recipe(args.suite, args.network)
+    if args.standardize:
+        recipe = replace(recipe, standardize=True)
     accuracies = []
     for repeat in range(args.repeats):
         seed = derive_seed(buffer.manifest["sha256"], repeat)

@@ -59,8 +59,10 @@ class Strategy:
         return None
 
     @classmethod
-    def original_recipe(cls, config: dict[str, Any]) -> dict[str, Any] | None:
-        """Overrides of the evaluation recipe reproducing the method's published protocol."""
+    def original_recipe(cls, config: dict[str, Any], dataset: str, ipc: int) -> dict[str, Any] | None:
+        """Overrides of the evaluation recipe reproducing the method's published protocol for
+        (dataset, ipc) (``--eval-recipe original``, decision 5). The key ``preprocessing``
+        (meanstd | zca) sets the data the method's code used, for distillation and evaluation."""
         return None
 
     def fit(self, data: ClassData, budget: Budget, seed: int, context: FitContext) -> Buffer:

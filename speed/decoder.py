@@ -10,14 +10,20 @@ import torch
 
 from benchmark.seeding import seeded
 from speed import coo
-from speed.freenet import FReeNet
+from speed.freenet import LEGACY, FReeNet
 from speed.parameterization import FREENET_PREFIX
 
 
 def build_freenet(tensors: dict[str, torch.Tensor], manifest: dict) -> FReeNet:
+    """FReeNet with the stored weights; a buffer without ``layernorm_eps``/``patch_layout`` predates
+    the published settings and decodes as it was made (``LEGACY``)."""
     shape = tuple(manifest["image_shape"])
+    form = {key: manifest.get(key, value) for key, value in LEGACY.items()}
     net = seeded(
-        0, lambda: FReeNet(manifest["dim"], manifest["heads"], manifest["depth"], manifest["patch"], shape)
+        0,
+        lambda: FReeNet(
+            manifest["dim"], manifest["heads"], manifest["depth"], manifest["patch"], shape, **form
+        ),
     )
     weights = {k[len(FREENET_PREFIX) :]: v for k, v in tensors.items() if k.startswith(FREENET_PREFIX)}
     net.load_state_dict(weights, strict=True)

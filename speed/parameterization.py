@@ -23,7 +23,7 @@ from benchmark.seeding import seeded
 from benchmark.spec import Param
 from benchmark.strategy import FitContext
 from speed import coo
-from speed.freenet import FReeNet
+from speed.freenet import LAYERNORM_EPS, LAYOUT, FReeNet
 from speed.planner import plan
 from speed.sparsify import SCOPES, sparsify, sparsify_straight_through, topk_mask
 
@@ -156,6 +156,8 @@ class SpeedParameterization(Parameterization):
             "sparsify": cfg["sparsify"],
             "init": cfg["init"],
             "images_per_class": self.images_per_class,
+            "layernorm_eps": LAYERNORM_EPS,
+            "patch_layout": LAYOUT,
             "classes": list(self.classes),
             "image_shape": list(self.image_shape),
             "plan": self.plan.to_dict(),

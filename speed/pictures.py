@@ -3,7 +3,6 @@ each image hold non-zero codes (Fig. III: the storage used per patch, summed ove
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
 
 import torch
@@ -23,12 +22,6 @@ def patch_usage(buffer: Buffer) -> torch.Tensor:
     counts = torch.zeros(n, rows_ * cols_, dtype=torch.long)
     counts.scatter_add_(1, indices.reshape(n, -1), torch.ones_like(indices.reshape(n, -1)))
     return counts.reshape(n, rows_, cols_)
-
-
-def _unnormalise(images: torch.Tensor, mean: Sequence[float], std: Sequence[float]) -> torch.Tensor:
-    mean_t = torch.as_tensor(mean, dtype=images.dtype).reshape(1, -1, 1, 1)
-    std_t = torch.as_tensor(std, dtype=images.dtype).reshape(1, -1, 1, 1)
-    return (images * std_t + mean_t).clamp(0, 1)
 
 
 def _grid_figure(
@@ -57,13 +50,13 @@ def _grid_figure(
 
 
 def save_speed_pictures(
-    buffer: Buffer, folder: str | Path, mean: Sequence[float], std: Sequence[float]
+    buffer: Buffer, folder: str | Path, cache_root: str | Path | None = None
 ) -> list[Path]:
-    """Write ``speed_images.png`` and ``speed_patch_usage.png`` into ``folder``; returns the paths."""
+    """Write ``speed_images.png`` (the images with the dataset's preprocessing undone; a ZCA buffer
+    reads its transform from ``cache_root``) and ``speed_patch_usage.png``; returns the paths."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    images, _, _ = buffer.materialize("cpu")
-    images = _unnormalise(images.float(), mean, std)
+    images, _ = buffer.pixels(cache_root)
     classes = list(buffer.manifest["classes"])
     per_class = int(buffer.manifest["images_per_class"])
     tiles = images.permute(0, 2, 3, 1)

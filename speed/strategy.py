@@ -43,6 +43,10 @@ OTHER_OPTIMISATION = dict(
 # keep top-k in the forward pass (from noise: 26 % val accuracy, real + export 14 %, real + forward
 # 68 %); with DM, Adam at 3e-3 (68.3 % val against 64.6 % at 1e-3).
 QUICK_TM_OPTIMISATION = dict(init="real", sparsify="forward")
+# The published SPEED × TM student and learned lr (PROTOCOL.md §6, §12), in every profile, dataset
+# and IPC: the EMA student momentum m ← 0.9·m + 0.1·g, and α (init 0.01) learned by SGD lr 1e-5,
+# momentum 0.95. The SAET/SCM/FReeNet learning rates were tuned with these on.
+TM_STUDENT = dict(student_momentum=0.9, momentum_lr=0.95, lr_lr=1e-5, lr_init=0.01)
 QUICK_OTHER_OPTIMISATION = dict(lr_saet=3e-3, lr_scm=3e-3, lr_freenet=3e-3)
 
 
@@ -70,6 +74,8 @@ class SpeedStrategy(DistillationStrategy):
         preset |= TM_OPTIMISATION if objective == "tm" else OTHER_OPTIMISATION
         if profile == "quick":
             preset |= QUICK_TM_OPTIMISATION if objective == "tm" else QUICK_OTHER_OPTIMISATION
+        if objective == "tm":
+            preset |= TM_STUDENT
         preset |= default_architecture(dataset, ipc)
         row = paper_preset(dataset, ipc)
         if row is not None:
@@ -86,6 +92,10 @@ class SpeedStrategy(DistillationStrategy):
             if profile == "quick" and (family(dataset), ipc) in QUICK:
                 preset["iterations"] = QUICK_ITERATIONS
         return preset
+
+    @classmethod
+    def original_recipe(cls, config: dict[str, Any], dataset: str, ipc: int) -> dict[str, Any] | None:
+        return {"standardize": True}  # SPEED's code standardises every batch (PROTOCOL.md §12)
 
 
 def _rule_lam(dataset: str, ipc: int, arch: dict[str, Any]) -> float | None:

@@ -14,6 +14,7 @@ from benchmark.corruptions import ALL, STANDARD
 from benchmark.corruptions.official import load_official, official_folder
 from benchmark.corruptions.testsets import corrupted_test_sets, from_uint8, subset_indices, to_uint8
 from benchmark.data.classdata import ClassData, Split
+from benchmark.data.normalize import normalize
 from benchmark.plugins import load_entry_point_plugins
 from benchmark.profiles import Profile
 from benchmark.registries import SUITES
@@ -57,7 +58,7 @@ def test_official_loader_slices_severities(tmp_path, labels_rows):
 def tiny_cifar(n: int = N) -> ClassData:
     labels = torch.arange(n) % 3
     mean, std = (0.5, 0.4, 0.3), (0.25, 0.25, 0.25)
-    test = Split(from_uint8(np.full((n, 32, 32, 3), 7, np.uint8), mean, std), labels)
+    test = Split(normalize(from_uint8(np.full((n, 32, 32, 3), 7, np.uint8)), mean, std), labels)
     return ClassData("cifar10", ["a", "b", "c"], (3, 32, 32), mean, std, test, test, test)
 
 
@@ -70,7 +71,7 @@ def test_official_files_feed_the_test_sets(tmp_path):
     assert torch.equal(sets.clean.labels, data.test.labels[keep])
     for severity in (2, 5):
         split = sets.split(("gaussian_noise", severity))
-        raw = to_uint8(split.images, data.mean, data.std)
+        raw = to_uint8(data.to_pixels(split.images))
         assert raw[:, 0, 0, 0].tolist() == [10 * severity + int(i) for i in keep]
         assert torch.equal(split.labels, sets.clean.labels)
         net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3 * 32 * 32, 3))
@@ -86,9 +87,9 @@ def test_subset_indices_match_per_class_subset(digits):
 
 
 def test_uint8_round_trip(digits):
-    raw = to_uint8(digits.test.images[:5], digits.mean, digits.std)
+    raw = to_uint8(digits.to_pixels(digits.test.images[:5]))
     assert raw.dtype == np.uint8 and raw.shape == (5, 8, 8, 1)
-    assert np.array_equal(to_uint8(from_uint8(raw, digits.mean, digits.std), digits.mean, digits.std), raw)
+    assert np.array_equal(to_uint8(digits.to_pixels(digits.from_pixels(from_uint8(raw)))), raw)
 
 
 def test_every_corruption_on_gray_images_is_deterministic():

@@ -44,10 +44,15 @@ def test_batch_decode_matches_single_images_and_patches_are_placed():
     batch = net(saet, scm)
     for i in range(5):
         torch.testing.assert_close(batch[i : i + 1], net(saet, scm[i : i + 1]))
-    # un-patchify: patch j (row-major over the 2×3 grid) lands at its grid cell
+    # un-patchify: patch j (row-major over the 2×3 grid) lands at its grid cell; its vector is
+    # ordered (row in patch, column in patch, channel) as in the published code
     patches = torch.arange(6 * 3 * 2 * 2, dtype=torch.float32).reshape(1, 6, 12)
     image = net.unpatchify(patches)
-    assert torch.equal(image[0, :, 2:4, 4:6].reshape(-1), patches[0, 5].reshape(3, 2, 2).reshape(-1))
+    assert torch.equal(image[0, :, 2:4, 4:6], patches[0, 5].reshape(2, 2, 3).permute(2, 0, 1))
+    assert image[0, 1, 2, 4] == 61.0 and image[0, 0, 2, 5] == 63.0  # channel fastest, then column
+    legacy = seeded(0, lambda: FReeNet(8, 2, 1, 2, (3, 4, 6), patch_layout="channel_row_column"))
+    image = legacy.unpatchify(patches)  # buffers written before the published layout
+    assert torch.equal(image[0, :, 2:4, 4:6], patches[0, 5].reshape(3, 2, 2))
 
 
 def test_multi_head_coding_uses_head_slices_of_e():

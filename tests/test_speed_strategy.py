@@ -72,5 +72,6 @@ def test_pictures_are_written(tmp_path):
     buffer = p.export()
     usage = patch_usage(buffer)
     assert usage.shape == (33, 4, 4) and torch.all(usage.sum((1, 2)) == 2 * 4)
-    paths = save_speed_pictures(buffer, tmp_path / "pictures", mean=(0.5,), std=(0.5,))
+    buffer.manifest |= {"mean": [0.5], "std": [0.5]}
+    paths = save_speed_pictures(buffer, tmp_path / "pictures")
     assert all(path.is_file() and path.stat().st_size > 0 for path in paths)

@@ -1,13 +1,15 @@
 """Corrupted versions of a dataset's (subset of the) test split, as normalised ``Split`` s.
 
 Official CIFAR-10-C / CIFAR-100-C files are used where present; otherwise the test images are
-un-normalised (the dataset's mean/std) to uint8, corrupted with corrupt-tta, and re-normalised.
+turned back into uint8 pixels (the dataset's preprocessing undone: mean/std or ZCA), corrupted with
+corrupt-tta, and preprocessed again, as the clean images were.
 The subset is the one :func:`benchmark.training.evaluate.per_class_subset` takes (same seed), so the
 clean accuracy of a record and its corrupted accuracies are measured on the same images.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,8 +19,7 @@ import torch
 from benchmark.corruptions.generate import cached_corruptions, check_names, package_version
 from benchmark.corruptions.official import load_official, official_folder
 from benchmark.data.classdata import ClassData, Split
-from benchmark.data.normalize import denormalize, normalize
-from benchmark.errors import CorruptFileError, UserInputError
+from benchmark.errors import CorruptFileError
 from benchmark.seeding import generator as make_generator
 
 
@@ -34,16 +35,15 @@ def subset_indices(labels: torch.Tensor, per_class: int, seed: int = 0) -> torch
     return torch.sort(torch.cat(chosen)).values
 
 
-def to_uint8(images: torch.Tensor, mean, std) -> np.ndarray:
-    """Normalised (n, C, H, W) images → (n, H, W, C) uint8."""
-    raw = denormalize(images.detach().cpu().float(), mean, std).clamp(0, 1)
+def to_uint8(pixels: torch.Tensor) -> np.ndarray:
+    """(n, C, H, W) pixels in [0, 1] → (n, H, W, C) uint8."""
+    raw = pixels.detach().cpu().float().clamp(0, 1)
     return (raw * 255).round().to(torch.uint8).permute(0, 2, 3, 1).contiguous().numpy()
 
 
-def from_uint8(images: np.ndarray, mean, std) -> torch.Tensor:
-    """(n, H, W, C) uint8 → normalised (n, C, H, W) float32."""
-    tensor = torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).float() / 255
-    return normalize(tensor, mean, std)
+def from_uint8(images: np.ndarray) -> torch.Tensor:
+    """(n, H, W, C) uint8 → (n, C, H, W) float32 pixels in [0, 1]."""
+    return torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).float() / 255
 
 
 def source_of(dataset: str, data_root: str | Path | None) -> str:
@@ -60,8 +60,7 @@ class CorruptedTestSets:
 
     source: str
     clean: Split
-    mean: tuple[float, ...]
-    std: tuple[float, ...]
+    to_model: Callable[[torch.Tensor], torch.Tensor]  # [0, 1] pixels → the dataset's preprocessing
     pairs: list[tuple[str, int]]
     arrays: dict[tuple[str, int], np.ndarray] = field(default_factory=dict)
     folder: Path | None = None  # official files
@@ -75,8 +74,8 @@ class CorruptedTestSets:
         return images
 
     def split(self, pair: tuple[str, int]) -> Split:
-        """One corrupted set as a normalised Split."""
-        return Split(from_uint8(self.images(pair), self.mean, self.std), self.clean.labels)
+        """One corrupted set as a preprocessed Split."""
+        return Split(self.to_model(from_uint8(self.images(pair))), self.clean.labels)
 
     @torch.no_grad()
     def accuracy(
@@ -87,7 +86,7 @@ class CorruptedTestSets:
         net = net.to(device).eval()
         correct = 0
         for start in range(0, len(labels), batch_size):
-            x = from_uint8(images[start : start + batch_size], self.mean, self.std).to(device)
+            x = self.to_model(from_uint8(images[start : start + batch_size])).to(device)
             y = labels[start : start + batch_size].to(device)
             correct += int((net(x).argmax(1) == y).sum())
         net.train()
@@ -108,11 +107,6 @@ def corrupted_test_sets(
 ) -> CorruptedTestSets:
     """The clean test subset and its corrupted versions, keyed by (corruption, severity)."""
     check_names(corruptions, severities)
-    if data.whitening is not None or data.preprocessing != "meanstd":
-        raise UserInputError(
-            f"corrupted test sets need mean/std preprocessing, got {data.preprocessing!r}; "
-            "evaluate the corruption suite on meanstd data"
-        )
     keep = subset_indices(data.test.labels, per_class)
     clean = Split(data.test.images[keep], data.test.labels[keep])
     pairs = [(c, s) for c in corruptions for s in severities]
@@ -127,11 +121,11 @@ def corrupted_test_sets(
                     f"(expected {len(expected)} labels in test-set order)"
                 )
         return CorruptedTestSets(
-            "official", clean, data.mean, data.std, pairs, folder=folder, keep=keep.numpy()
+            "official", clean, data.from_pixels, pairs, folder=folder, keep=keep.numpy()
         )
     describe = data.describe() | {"split": "test", "split_seed": split_seed, "subset": per_class}
     arrays = cached_corruptions(
-        to_uint8(clean.images, data.mean, data.std),
+        to_uint8(data.to_pixels(clean.images)),
         describe,
         corruptions,
         severities,
@@ -140,4 +134,4 @@ def corrupted_test_sets(
         workers,
         show_progress,
     )
-    return CorruptedTestSets(f"corrupt-tta=={package_version()}", clean, data.mean, data.std, pairs, arrays)
+    return CorruptedTestSets(f"corrupt-tta=={package_version()}", clean, data.from_pixels, pairs, arrays)

@@ -16,7 +16,6 @@ import numpy as np
 from benchmark.data.build import build_classdata, to_float_images
 from benchmark.data.classdata import ClassData, DatasetOptions
 from benchmark.data.locate import find_file, first_folder_with
-from benchmark.data.zca import preprocess
 from benchmark.errors import CorruptFileError
 
 try:  # numpy 2
@@ -115,10 +114,9 @@ def _assemble(
 ) -> ClassData:
     train_x = to_float_images(np.concatenate([x for x, _ in train]))
     train_y = np.concatenate([y for _, y in train])
-    data = build_classdata(
+    return build_classdata(
         name, class_names, train_x, train_y, to_float_images(test[0]), test[1], options, mean, std
     )
-    return preprocess(data, options)
 
 
 def load_cifar10(options: DatasetOptions) -> ClassData:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import torch
 
+from benchmark.data.normalize import denormalize, normalize
 from benchmark.errors import UserInputError
 
 
@@ -72,8 +73,10 @@ class ClassData:
     test: Split
     preprocessing: str = "meanstd"
     classes: list[int] = field(default_factory=list)
-    # Applied to raw [0, 1] images after mean/std (ZCA for some presets); None when not used.
+    # The fitted kornia ZCAWhitening applied to [0, 1] images (preprocessing "zca"), and the key of
+    # its cache file (recorded in buffer manifests so pictures can be unwhitened); None otherwise.
     whitening: object | None = None
+    whitening_key: str | None = None
     # DSA families suited to the data (no flips for digits, PROTOCOL.md §0).
     augmentation: str = "color_crop_cutout_flip_scale_rotate"
 
@@ -93,6 +96,22 @@ class ClassData:
     @property
     def image_size(self) -> int:
         return self.image_shape[1]
+
+    def to_pixels(self, images: torch.Tensor) -> torch.Tensor:
+        """Images as the networks see them → [0, 1] pixels (ZCA or mean/std undone), for people."""
+        if self.whitening is not None:
+            from benchmark.data.zca import unwhiten
+
+            return unwhiten(images, self.whitening)
+        return denormalize(images, self.mean, self.std)
+
+    def from_pixels(self, pixels: torch.Tensor) -> torch.Tensor:
+        """[0, 1] pixels → images as the networks see them (this dataset's preprocessing)."""
+        if self.whitening is not None:
+            from benchmark.data.zca import whiten
+
+            return whiten(pixels, self.whitening)
+        return normalize(pixels, self.mean, self.std)
 
     def restricted_to(self, classes: list[int]) -> ClassData:
         """The same dataset holding only ``classes`` (all three splits)."""
@@ -139,8 +158,10 @@ class DatasetOptions:
 
 
 def load_dataset(name: str, options: DatasetOptions | None = None) -> ClassData:
-    """Load a registered dataset by name."""
+    """Load a registered dataset by name, preprocessed as ``options.preprocessing`` asks."""
+    from benchmark.data.zca import preprocess
     from benchmark.registries import DATASETS
 
+    options = options or DatasetOptions()
     loader = DATASETS.get(name)
-    return loader(options or DatasetOptions())
+    return preprocess(loader(options), options)  # every loader returns mean/std data; ZCA on request

@@ -15,7 +15,6 @@ import numpy as np
 from benchmark.data.build import build_classdata, read_rgb_images, to_float_images
 from benchmark.data.classdata import ClassData, DatasetOptions
 from benchmark.data.locate import image_files
-from benchmark.data.zca import preprocess
 from benchmark.errors import DatasetNotFoundError
 
 MEAN, STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
@@ -111,10 +110,9 @@ def load_imagenet_subset(subset: str, options: DatasetOptions) -> ClassData:
     wnids = SUBSETS[subset]
     train_x, train_y = _split(folder / "train", wnids, subset)
     test_x, test_y = _split(folder / "val", wnids, subset)
-    data = build_classdata(
+    return build_classdata(
         subset, wnids, to_float_images(train_x), train_y, to_float_images(test_x), test_y, options, MEAN, STD
     )
-    return preprocess(data, options)
 
 
 def load_imagenette(options: DatasetOptions) -> ClassData:

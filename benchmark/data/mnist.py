@@ -8,7 +8,6 @@ from benchmark.data.build import build_classdata
 from benchmark.data.classdata import ClassData, DatasetOptions
 from benchmark.data.fashion_mnist import FILES, idx_candidates, load_idx_dataset
 from benchmark.data.locate import first_folder_with
-from benchmark.data.zca import preprocess
 
 CLASS_NAMES = [str(d) for d in range(10)]
 MEAN, STD = (0.1307,), (0.3081,)
@@ -31,5 +30,4 @@ def load_mnist(options: DatasetOptions) -> ClassData:
         MNIST(str(root), train=False, download=True)
     folder = first_folder_with(idx_candidates(root, "MNIST", [CACHE_FOLDER]), FILES, "MNIST", HOW_TO_GET)
     train_x, train_y, test_x, test_y = load_idx_dataset(folder)
-    data = build_classdata("mnist", CLASS_NAMES, train_x, train_y, test_x, test_y, options, MEAN, STD)
-    return preprocess(data, options)
+    return build_classdata("mnist", CLASS_NAMES, train_x, train_y, test_x, test_y, options, MEAN, STD)

@@ -14,7 +14,6 @@ import numpy as np
 from benchmark.data.build import build_classdata, read_rgb_images, to_float_images
 from benchmark.data.classdata import ClassData, DatasetOptions
 from benchmark.data.locate import image_files
-from benchmark.data.zca import preprocess
 from benchmark.errors import CorruptFileError, DatasetNotFoundError
 
 MEAN, STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
@@ -111,7 +110,7 @@ def load_tinyimagenet(options: DatasetOptions) -> ClassData:
     test_paths, test_labels = _val_files(folder, wnids)
     train_x = to_float_images(read_rgb_images(train_paths, (SIZE, SIZE)))
     test_x = to_float_images(read_rgb_images(test_paths, (SIZE, SIZE)))
-    data = build_classdata(
+    return build_classdata(
         "tinyimagenet",
         _class_names(folder, wnids),
         train_x,
@@ -122,4 +121,3 @@ def load_tinyimagenet(options: DatasetOptions) -> ClassData:
         MEAN,
         STD,
     )
-    return preprocess(data, options)

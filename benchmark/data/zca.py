@@ -108,7 +108,21 @@ def apply_zca(data: ClassData, cache_dir: str | Path | None = None) -> ClassData
         std=(1.0,) * channels,
         preprocessing="zca",
         whitening=zca,
+        whitening_key=path.stem,
     )
+
+
+def load_whitening(cache_root: str | Path, key: str):
+    """The fitted transform cached under ``key`` (a buffer manifest's ``whitening``), or a one-line
+    error when the cache file is not there."""
+    path = Path(cache_root) / "cache" / "zca" / f"{key}.safetensors"
+    zca = _load_cached(path) if path.is_file() else None
+    if zca is None:
+        raise UserInputError(
+            f"the ZCA transform {key} is not in {path.parent}; pass the --output-dir the buffer was "
+            "made in (its cache holds the transform)"
+        )
+    return zca
 
 
 def whiten(images: torch.Tensor, zca) -> torch.Tensor:

@@ -173,19 +173,19 @@ def buffer_grids(
             notes.append(f"buffer {name}/{key} is not in the store; no image grid")
             continue
         try:
-            figures.append(_buffer_grid(path, name, key, record["config"], folder))
+            figures.append(_buffer_grid(path, name, key, record["config"], folder, store.root))
         except Exception as error:  # a missing decoder or dataset must not stop the report
             notes.append(f"buffer {name}/{key}: no image grid ({type(error).__name__}: {error})")
     return figures, notes
 
 
-def _buffer_grid(path: Path, name: str, key: str, config: dict[str, Any], folder: Path) -> dict[str, Any]:
+def _buffer_grid(
+    path: Path, name: str, key: str, config: dict[str, Any], folder: Path, cache_root: Path
+) -> dict[str, Any]:
     from benchmark.buffer import Buffer
 
     plt = _pyplot()
-    buffer = Buffer.load(path)
-    images, labels, _ = buffer.materialize("cpu")
-    images, labels = images.detach().float().cpu(), labels.detach().cpu()
+    images, labels = Buffer.load(path).pixels(cache_root)  # ZCA / mean-std undone
     classes = list(dict.fromkeys(labels.tolist()))[:MAX_CLASSES]
     per_class = [images[labels == c][:MAX_PER_CLASS] for c in classes]
     columns = max((len(p) for p in per_class), default=1)
@@ -206,9 +206,7 @@ def _buffer_grid(path: Path, name: str, key: str, config: dict[str, Any], folder
 
 
 def _displayable(image: np.ndarray) -> np.ndarray:
-    """(C, H, W) normalised → (H, W[, 3]) in [0, 1], min-max per image (no dataset statistics needed)."""
-    low, high = float(image.min()), float(image.max())
-    image = (image - low) / (high - low) if high > low else np.zeros_like(image)
+    """(C, H, W) in [0, 1] → (H, W[, 3]) for imshow."""
     if image.shape[0] == 1:
         return image[0]
     return np.transpose(image[:3], (1, 2, 0))

@@ -53,9 +53,14 @@ class Suite:
     def describe_cell(self, cell: Any) -> str:
         return str(cell)
 
+    def cell_data(self, dataset: str, resolved, ipc: int):
+        """The cell's data, preprocessed as the profile says for this suite (decision 5)."""
+        return self.bench.data(dataset, self.bench.preprocessing(self.name, dataset, resolved, ipc))
+
     def base_config(self, dataset: str, resolved, ipc: int, network: str, recipe) -> dict[str, Any]:
         return {
             "dataset": dataset,
+            "preprocessing": self.bench.preprocessing(self.name, dataset, resolved, ipc),
             "suite": self.name,
             "profile": self.profile.name,
             "strategy": resolved.canonical,
@@ -74,7 +79,7 @@ class Suite:
         """One config per network × repeat; repeat r's evaluation seed derives from (seed_key, r)."""
         configs = []
         for network in self.settings["networks"]:
-            recipe = self.bench.recipe(self.name, network, resolved)
+            recipe = self.bench.recipe(self.name, network, resolved, dataset, ipc)
             for repeat in range(self.settings["repeats"]):
                 config = self.base_config(dataset, resolved, ipc, network, recipe) | fields
                 config |= {

@@ -67,8 +67,8 @@ class ContinualSuite(Suite):
         return restricted
 
     def run_cell(self, cell: StreamCell) -> None:
-        data = self.bench.data(cell.dataset)
         resolved = self.bench.resolve(cell.strategy, cell.dataset, cell.ipc)
+        data = self.cell_data(cell.dataset, resolved, cell.ipc)
         steps = self.steps(data, cell.class_order)
         step_data = [self.step_data(data, step) for step in steps]
         keys = [self.bench.buffer_key(d, resolved, cell.ipc, cell.seed) for d in step_data]
@@ -90,7 +90,7 @@ class ContinualSuite(Suite):
             seen = [c for s in steps[: step.index + 1] for c in s.classes]
             test = data.test.restricted_to(seen)
             for config in pending[step.index]:
-                recipe = self.bench.recipe(self.name, config["network"], resolved)
+                recipe = self.bench.recipe(self.name, config["network"], resolved, cell.dataset, cell.ipc)
                 self.bench.evaluate(
                     config, self.memory_outcome(memory), images, labels, None, data, recipe, test
                 )

@@ -47,9 +47,9 @@ def learning_rate_study(
     """
     from benchmark.training.evaluate import evaluate_images
 
-    data = bench.data(dataset)
     resolved = bench.resolve(strategy, dataset, ipc)
-    base = bench.recipe(suite, network, resolved)
+    data = bench.data(dataset, bench.preprocessing(suite, dataset, resolved, ipc))
+    base = bench.recipe(suite, network, resolved, dataset, ipc)
     rows = []
     for seed in seeds:
         outcome = bench.obtain_buffer(data, resolved, ipc, seed)

@@ -40,8 +40,8 @@ class StandardSuite(Suite):
         return self.network_configs(cell.dataset, resolved, cell.ipc, cell.seed, buffer_key)
 
     def run_cell(self, cell: BufferCell) -> None:
-        data = self.bench.data(cell.dataset)
         resolved = self.bench.resolve(cell.strategy, cell.dataset, cell.ipc)
+        data = self.cell_data(cell.dataset, resolved, cell.ipc)
         key = self.bench.buffer_key(data, resolved, cell.ipc, cell.seed)
         pending = self.bench.pending(self.evaluation_configs(cell, resolved, key))
         if not pending:
@@ -54,7 +54,7 @@ class StandardSuite(Suite):
             return
         images, labels, lr = outcome.buffer.materialize(self.bench.device)
         for config in pending:
-            recipe = self.bench.recipe(self.name, config["network"], resolved)
+            recipe = self.bench.recipe(self.name, config["network"], resolved, cell.dataset, cell.ipc)
             self.evaluate(config, outcome, images, labels, lr, data, recipe)
 
     def evaluate(self, config, outcome, images, labels, lr, data, recipe) -> None:

@@ -98,6 +98,7 @@ class Workbench:
         path = self.store.buffer_path(resolved.name, key)
         if path.is_file() and not self.options.force:
             outcome.buffer = Buffer.load(path, expected_dataset=data.name)
+            outcome.buffer.check_data(data)
             outcome.distill_wall_s = outcome.buffer.manifest.get("distill_wall_s", 0.0)
             return outcome
         context = FitContext(
@@ -115,6 +116,9 @@ class Workbench:
                 strategy_name=resolved.name,
                 dataset=data.name,
                 preprocessing=data.preprocessing,
+                mean=list(data.mean),
+                std=list(data.std),
+                whitening=data.whitening_key,
                 ipc=ipc,
                 classes=list(data.classes),
                 image_shape=list(data.image_shape),
@@ -146,7 +150,19 @@ class Workbench:
         return outcome
 
     # ---- evaluation ----------------------------------------------------------------------
-    def recipe(self, suite: str, network: str, resolved: ResolvedSpec) -> EvalRecipe:
+    def original(self, resolved: ResolvedSpec, dataset: str, ipc: int) -> dict[str, Any]:
+        """The strategy's published recipe when ``--eval-recipe original`` asks for it, else {}."""
+        if self.options.eval_recipe != "original":
+            return {}
+        return dict(strategy_class(resolved.name).original_recipe(resolved.config, dataset, ipc) or {})
+
+    def preprocessing(self, suite: str | None, dataset: str, resolved: ResolvedSpec, ipc: int) -> str:
+        """The data a cell distils and evaluates on: the profile's for (suite, dataset) (decision 5),
+        or the method's own under ``--eval-recipe original``."""
+        original = self.original(resolved, dataset, ipc)
+        return original.get("preprocessing") or self.profile.preprocessing(suite, dataset)
+
+    def recipe(self, suite: str, network: str, resolved: ResolvedSpec, dataset: str, ipc: int) -> EvalRecipe:
         """The suite's recipe for ``network``; the strategy's own where it insists (``whole``) or
         where ``--eval-recipe original`` asks for its published one."""
         recipe = self.profile.recipe(suite, network)
@@ -154,10 +170,10 @@ class Workbench:
         fixed = cls.fixed_recipe(self.profile.name)
         if fixed is not None:
             return EvalRecipe.from_settings(recipe.describe() | fixed)
-        if self.options.eval_recipe == "original":
-            original = cls.original_recipe(resolved.config)
-            if original:
-                return EvalRecipe.from_settings(recipe.describe() | original | {"name": "original"})
+        original = self.original(resolved, dataset, ipc)
+        original.pop("preprocessing", None)
+        if original:
+            return EvalRecipe.from_settings(recipe.describe() | original | {"name": "original"})
         return recipe
 
     def evaluate(

@@ -18,6 +18,21 @@ from benchmark.training.compiled import should_compile, training_forward
 from benchmark.training.recipe import EvalRecipe
 
 
+class BatchStandardized(nn.Module):
+    """``net`` fed x ← (x − mean(x)) / std(x), mean and std over the whole batch (the SPEED and HaBa
+    codes' per-batch standardisation; PROTOCOL.md §12). Shares ``net``'s parameters."""
+
+    def __init__(self, net: nn.Module):
+        super().__init__()
+        self.net = net
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net((x - x.mean()) / x.std())
+
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net.embed((x - x.mean()) / x.std())
+
+
 def make_optimizer(net: nn.Module, lr: float, recipe: EvalRecipe) -> torch.optim.Optimizer:
     return torch.optim.SGD(
         net.parameters(), lr=lr, momentum=recipe.momentum, weight_decay=recipe.weight_decay
@@ -119,6 +134,8 @@ def evaluate_images(
             network, data.channels, data.image_size, data.num_classes, **recipe.network_options
         ),
     )
+    if recipe.standardize:  # after the DSA draw, on train and test batches alike
+        net = BatchStandardized(net)
     train_network(
         net,
         images,

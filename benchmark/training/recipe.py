@@ -28,6 +28,9 @@ class EvalRecipe:
     network_options: dict = field(default_factory=dict)
     # Test images per class (seeded subset, 0 = the whole test split).
     test_subset: int = 0
+    # Each batch standardised by its own mean and std before the network, train and test (the SPEED
+    # and HaBa codes' evaluation; only in their ``--eval-recipe original``, decision 13).
+    standardize: bool = False
 
     @classmethod
     def from_settings(cls, settings: dict) -> EvalRecipe:
