@@ -8,6 +8,7 @@ the manifest, checks the budget and saves the buffer.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -31,6 +32,10 @@ class FitContext:
     show_progress: bool = True
     checkpoint_path: Path | None = None  # where a long fit keeps its resumable state
     checkpoint_every_s: float = 120.0
+    # Iterations after which a distillation hands the buffer made so far to ``on_snapshot``
+    # (studies evaluate one long run at several schedules instead of one run per schedule).
+    snapshot_at: tuple[int, ...] = ()
+    on_snapshot: Callable[[int, Buffer], None] | None = None
 
 
 class Strategy:

@@ -15,7 +15,7 @@ from benchmark.runner import run
 from benchmark.strategy import FitContext
 from benchmark.suites.options import RunOptions
 
-DM_CONFIG = {"batch_real": 10_000, "dsa": "none", "network": "ConvNet", "net_width": 16}
+DM_CONFIG = {"batch_real": 10_000, "dsa": "none", "network": "ConvNet", "net_width": 16, "normalize": False}
 
 
 class WholeClassParameterization(PixelParameterization):
@@ -148,3 +148,38 @@ def test_a_diverging_cell_is_recorded_as_failed_and_the_run_goes_on(tmp_path):
     failed = [json.loads(p.read_text()) for p in (tmp_path / "records" / "standard").glob("*.json")]
     failed = [r for r in failed if r["status"] == "failed"]
     assert len(failed) == 1 and "iteration 2" in failed[0]["error"]
+
+
+def test_snapshots_equal_the_buffers_of_shorter_runs(digits, tmp_path):
+    from benchmark.spec import parse_spec
+    from benchmark.strategy import resolve, strategy_class
+
+    data = small(digits)
+    budget = Budget(1, 2, data.image_shape)
+
+    def fit(iterations, **context):
+        spec = parse_spec(f"dm:iterations={iterations}:batch_real=16:net_width=8")
+        config = resolve(spec, "quick", "digits", 1).config
+        ctx = FitContext(cache_root=tmp_path, show_progress=False, **context)
+        return strategy_class("dm")(config).fit(data, budget, 0, ctx)
+
+    snapshots = {}
+    final = fit(5, snapshot_at=(2, 5), on_snapshot=lambda n, buffer: snapshots.setdefault(n, buffer))
+    assert sorted(snapshots) == [2, 5]
+    assert torch.equal(snapshots[5].tensors["images"], final.tensors["images"])
+    assert torch.equal(snapshots[2].tensors["images"], fit(2).tensors["images"])
+    assert not torch.equal(snapshots[2].tensors["images"], final.tensors["images"])
+
+
+def test_normalised_dm_loss_divides_by_the_real_mean_embedding(digits):
+    data = digits.restricted_to([3])  # one class, every real image of it in the batch
+    config = {"init": "noise", "lr_img": 1.0, "momentum_img": 0.5}
+    synthetic = PixelParameterization(data, Budget(2, 1, data.image_shape), config, 0, FitContext())
+    raw = DistributionMatching(data, DM_CONFIG, 0, FitContext())
+    scaled = DistributionMatching(data, DM_CONFIG | {"normalize": True}, 0, FitContext())
+    loss_raw = float(raw.loss(synthetic, torch.Generator().manual_seed(7)).detach())
+    loss_scaled = float(scaled.loss(synthetic, torch.Generator().manual_seed(7)).detach())
+    net = raw.random_network(torch.Generator().manual_seed(7))  # the loss's own first draw
+    with torch.no_grad():
+        norm = float((net.embed(data.train.of_class(3)).mean(0) ** 2).sum())
+    assert loss_raw > 0 and loss_scaled == pytest.approx(loss_raw / norm, rel=1e-5)

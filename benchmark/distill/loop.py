@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import time
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -47,8 +48,11 @@ def distill(
     seed: int,
     context: FitContext,
     desc: str = "distill",
+    snapshot: Callable[[int], None] | None = None,
 ) -> list[float]:
-    """Run ``iterations`` steps of (matching loss + regulariser); returns the loss per iteration."""
+    """Run ``iterations`` steps of (matching loss + regulariser); returns the loss per iteration.
+
+    ``snapshot(n)`` is called after the n-th step for every n in ``context.snapshot_at``."""
     optimizers = make_optimizers(synthetic.optimizer_groups() + objective.optimizer_groups())
     rng = make_generator(seed)
     losses: list[float] = []
@@ -69,6 +73,8 @@ def distill(
             optimizer.step()
         objective.after_step()
         losses.append(value)
+        if snapshot is not None and iteration + 1 in context.snapshot_at:
+            snapshot(iteration + 1)
         if iteration % 10 == 0:
             bar.set_postfix(loss=f"{value:.4g}")
         if context.checkpoint_path and time.monotonic() - last_save > context.checkpoint_every_s:

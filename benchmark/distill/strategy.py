@@ -55,9 +55,21 @@ class DistillationStrategy(Strategy):
         objective_cls = OBJECTIVES.get(self.objective_name(self.config))
         synthetic = synthetic_cls(data, budget, self.config, seed, context).to(context.device)
         objective = objective_cls(data, self.config, seed, context)
-        distill(synthetic, objective, self.config["iterations"], seed, context, desc=self.name)
-        buffer = synthetic.export()
-        lr = objective.learned_lr()
-        if lr is not None:
-            buffer.tensors[LR_KEY] = torch.tensor([lr], dtype=torch.float32)
-        return buffer
+
+        def snapshot(iteration: int) -> None:
+            buffer = export(synthetic, objective)  # its tensors may share storage with the parameters
+            buffer.tensors = {name: t.clone() for name, t in buffer.tensors.items()}
+            context.on_snapshot(iteration, buffer)
+
+        hook = snapshot if context.on_snapshot is not None else None
+        distill(synthetic, objective, self.config["iterations"], seed, context, self.name, hook)
+        return export(synthetic, objective)
+
+
+def export(synthetic, objective) -> Buffer:
+    """The parameterization's buffer with the objective's learned lr (if any) beside it."""
+    buffer = synthetic.export()
+    lr = objective.learned_lr()
+    if lr is not None:
+        buffer.tensors[LR_KEY] = torch.tensor([lr], dtype=torch.float32)
+    return buffer
