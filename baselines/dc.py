@@ -31,6 +31,7 @@ from benchmark.augment.dsa import DSA
 from benchmark.data.classdata import ClassData
 from benchmark.distill.objective import Objective
 from benchmark.distill.parameterization import Parameterization
+from benchmark.distill.strategy import DistillationStrategy
 from benchmark.nets import create_network
 from benchmark.spec import Param
 from benchmark.strategy import FitContext
@@ -161,3 +162,48 @@ class DSAGradientMatching(GradientMatching):
 
 
 __all__ = ["GradientMatching", "DSAGradientMatching", "gradient_distance", "layer_distance", "loops_for_ipc"]
+
+
+# ---- the registered strategies: pixels × DC, pixels × DSA ---------------------------------------
+
+
+def _gradient_matching_presets(profile: str, ipc: int) -> dict[str, Any]:
+    common = {"lr_img": 0.1, "momentum_img": 0.5}
+    if profile == "paper":
+        # The loop's iterations count outer steps (one synthetic update each): 1000 × outer_loop.
+        return common | {"iterations": 1000 * loops_for_ipc(ipc)[0]}
+    return common | {"iterations": 200}
+
+
+class DCStrategy(DistillationStrategy):
+    """Gradient matching on pixels (Zhao et al., ICLR 2021)."""
+
+    name = "dc"
+    parameterization = "pixels"
+    objective = "dc"
+
+    @classmethod
+    def presets(cls, profile: str, dataset: str, ipc: int, given: dict[str, Any]) -> dict[str, Any]:
+        return super().presets(profile, dataset, ipc, given) | _gradient_matching_presets(profile, ipc)
+
+    @classmethod
+    def original_recipe(cls, config: dict[str, Any], dataset: str, ipc: int) -> dict[str, Any] | None:
+        # DC's evaluation: no augmentation, 300 epochs, mean/std data
+        return {"dsa": None, "epochs": 300, "preprocessing": "meanstd"}
+
+
+class DSAStrategy(DistillationStrategy):
+    """Gradient matching with Siamese augmentation on pixels (Zhao & Bilen, ICML 2021)."""
+
+    name = "dsa"
+    parameterization = "pixels"
+    objective = "dsa"
+
+    @classmethod
+    def presets(cls, profile: str, dataset: str, ipc: int, given: dict[str, Any]) -> dict[str, Any]:
+        return super().presets(profile, dataset, ipc, given) | _gradient_matching_presets(profile, ipc)
+
+    @classmethod
+    def original_recipe(cls, config: dict[str, Any], dataset: str, ipc: int) -> dict[str, Any] | None:
+        # DSA's evaluation: DSA per sample, 1000 epochs, mean/std data
+        return {"dsa": "auto", "epochs": 1000, "preprocessing": "meanstd"}

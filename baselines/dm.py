@@ -18,6 +18,7 @@ from benchmark.augment.dsa import DSA
 from benchmark.data.classdata import ClassData
 from benchmark.distill.objective import Objective
 from benchmark.distill.parameterization import Parameterization
+from benchmark.distill.strategy import DistillationStrategy
 from benchmark.spec import Param
 from benchmark.strategy import FitContext
 
@@ -64,3 +65,25 @@ class DistributionMatching(Objective):
                 distance = distance / (real_embedding.mean(0) ** 2).sum() / len(synthetic.classes)
             total = total + distance
         return total
+
+
+# ---- the registered strategy: pixels × DM ----------------------------------------------------
+
+
+class DMStrategy(DistillationStrategy):
+    """Distribution matching on pixels (Zhao & Bilen, WACV 2023)."""
+
+    name = "dm"
+    parameterization = "pixels"
+    objective = "dm"
+
+    @classmethod
+    def presets(cls, profile: str, dataset: str, ipc: int, given: dict[str, Any]) -> dict[str, Any]:
+        preset = super().presets(profile, dataset, ipc, given)
+        if profile == "paper":
+            return preset | {"iterations": 20000, "lr_img": 10.0 if ipc >= 100 else 1.0}
+        return preset | {"iterations": 200}
+
+    @classmethod
+    def original_recipe(cls, config: dict[str, Any], dataset: str, ipc: int) -> dict[str, Any] | None:
+        return {"preprocessing": "meanstd"}  # DM's code: mean/std, no ZCA

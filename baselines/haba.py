@@ -39,6 +39,7 @@ from benchmark.budget import Budget
 from benchmark.buffer import Buffer
 from benchmark.data.classdata import ClassData
 from benchmark.distill.parameterization import Parameterization
+from benchmark.distill.strategy import DistillationStrategy
 from benchmark.errors import DoesNotFitError
 from benchmark.nets import create_network
 from benchmark.seeding import derive_seed, seeded
@@ -233,3 +234,30 @@ def decode_haba(tensors: dict[str, torch.Tensor], manifest: dict) -> torch.Tenso
         {key: tensors[f"hallucinator{i}.{key}"].float() for key in HALLUCINATOR_KEYS} for i in range(count)
     ]
     return materialize(tensors["bases"].float(), weights)
+
+
+# ---- the registered strategy: HaBa × TM (or any objective) ---------------------------------------
+
+
+class HabaStrategy(DistillationStrategy):
+    """HaBa: bases and hallucinators (Liu et al., NeurIPS 2022), TM by default, any objective allowed."""
+
+    name = "haba"
+    parameterization = "haba"
+    objective = None
+    default_objective = "tm"
+
+    @classmethod
+    def presets(cls, profile: str, dataset: str, ipc: int, given: dict[str, Any]) -> dict[str, Any]:
+        preset = super().presets(profile, dataset, ipc, given)
+        if cls.objective_name(given) == "tm":
+            preset["momentum_lr"] = 0.9  # HaBa's code: α's SGD momentum (PROTOCOL.md §12)
+        if profile == "paper":
+            return preset | {"iterations": 5000}
+        # quick: n × classes images per hallucinator draw; TM steps on 32 of them at a time.
+        quick_tm = {"batch_syn": 32} if cls.objective_name(given) == "tm" else {}
+        return preset | quick_tm | {"iterations": 100}
+
+    @classmethod
+    def original_recipe(cls, config: dict[str, Any], dataset: str, ipc: int) -> dict[str, Any] | None:
+        return {"standardize": True}  # HaBa's code standardises every batch (PROTOCOL.md §12)

@@ -11,18 +11,10 @@ from benchmark.budget import Budget
 from benchmark.buffer import Buffer
 from benchmark.data.classdata import ClassData
 from benchmark.distill.parameterization import Parameterization
+from benchmark.pixels import pixel_buffer
 from benchmark.seeding import generator as make_generator
 from benchmark.spec import Param
 from benchmark.strategy import FitContext
-
-
-def pixel_buffer(images: torch.Tensor, classes: list[int]) -> Buffer:
-    """A buffer storing class-major images as float32 pixels."""
-    return Buffer(
-        kind="pixels",
-        tensors={"images": images.detach().float().cpu().contiguous()},
-        manifest={"classes": list(classes), "images_per_class": len(images) // len(classes)},
-    )
 
 
 def real_images_per_class(data: ClassData, n: int, generator: torch.Generator) -> torch.Tensor:

@@ -6,10 +6,11 @@ from typing import Any
 
 import torch
 
-from baselines.pixels import pixel_buffer, real_images_per_class
+from baselines.pixels import real_images_per_class
 from benchmark.budget import Budget
 from benchmark.buffer import Buffer
 from benchmark.data.classdata import ClassData, DatasetOptions, load_dataset
+from benchmark.pixels import pixel_buffer
 from benchmark.seeding import generator as make_generator
 from benchmark.strategy import FitContext, Strategy
 
@@ -18,6 +19,7 @@ class RandomStrategy(Strategy):
     """ipc real training images per class, uniform without replacement (seeded)."""
 
     name = "random"
+    role = "reference"  # the gains of every table are measured against it (DD-Ranking's idea)
 
     def fit(self, data: ClassData, budget: Budget, seed: int, context: FitContext) -> Buffer:
         return pixel_buffer(real_images_per_class(data, budget.ipc, make_generator(seed)), data.classes)
@@ -27,6 +29,7 @@ class WholeStrategy(Strategy):
     """The full training split: the unbudgeted upper bound, evaluated with its own recipe."""
 
     name = "whole"
+    role = "upper_bound"
     budgeted = False
 
     @classmethod

@@ -46,5 +46,6 @@ def check_budget(storage: float, budget: Budget, strategy: str) -> None:
         raise BudgetExceededError(
             f"strategy {strategy!r} stores {storage:g} float32-equivalents but the budget of ipc "
             f"{budget.ipc} × {budget.num_classes} classes × {budget.floats_per_image} is "
-            f"{budget.floats}; reduce the stored size (e.g. fewer images per class)"
+            f"{budget.floats}; reduce the stored size (e.g. fewer images per class)",
+            storage=storage,
         )

@@ -60,7 +60,9 @@ class Buffer:
     def check(self, budget: Budget | None) -> None:
         """Raise BudgetExceededError if over ``budget`` (None: the unbudgeted ``whole``)."""
         if budget is not None:
-            check_budget(self.storage, budget, self.manifest.get("strategy", self.kind))
+            check_budget(
+                self.storage, budget, self.manifest.get("spec") or self.manifest.get("strategy", self.kind)
+            )
 
     def check_data(self, data) -> None:
         """A buffer is trained and tested only on the dataset and preprocessing it was made with
@@ -76,11 +78,8 @@ class Buffer:
     # ---- images --------------------------------------------------------------------------
     def materialize(self, device: torch.device | str = "cpu"):
         """(images, labels, lr): decoded images (class-major), their hard labels, the learned lr."""
-        from benchmark.plugins import load_entry_point_plugins
         from benchmark.registries import DECODERS
 
-        if self.kind not in DECODERS:
-            load_entry_point_plugins()
         decode = DECODERS.get(self.kind)
         tensors = {k: v.to(device) for k, v in self.tensors.items()}
         with torch.no_grad():

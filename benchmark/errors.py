@@ -27,6 +27,10 @@ class CorruptFileError(BenchmarkError):
 class BudgetExceededError(BenchmarkError):
     """A buffer stores more than its IPC budget allows."""
 
+    def __init__(self, message: str, storage: float | None = None):
+        super().__init__(message)
+        self.storage = storage
+
 
 class DoesNotFitError(BenchmarkError):
     """A strategy cannot produce any buffer within the budget (decision 3)."""

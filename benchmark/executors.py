@@ -95,7 +95,7 @@ def _start_ray(ray, address: str | None, cpus: int, gpus: float) -> bool:
 
 def suite_records(suite: Suite) -> dict[str, bytes]:
     """The suite's existing records in the driver's store, as {path relative to the store: bytes}."""
-    root = suite.bench.store.root
+    root = suite.engine.store.root
     folder = root / "records" / suite.name
     return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(folder.glob("*.json"))}
 
@@ -105,12 +105,10 @@ def run_cell_in_worker(options, cell, existing: dict[str, bytes], threads: int) 
     return every file it created or changed under records/ and buffers/, and the error if it raised."""
     import torch
 
-    from benchmark.plugins import load_entry_point_plugins
+    from benchmark.engine import Engine
     from benchmark.profiles import load_profile
     from benchmark.registries import SUITES
-    from benchmark.suites.workbench import Workbench
 
-    load_entry_point_plugins()
     torch.set_num_threads(max(1, threads))
     with tempfile.TemporaryDirectory(prefix="distill-cell-") as tmp:
         root = Path(tmp)
@@ -122,7 +120,7 @@ def run_cell_in_worker(options, cell, existing: dict[str, bytes], threads: int) 
         try:
             local = dataclasses.replace(options, output_dir=root, executor="local")
             profile = load_profile(local.profile)
-            suite = SUITES.get(local.suite)(local, profile, Workbench(local, profile))
+            suite = SUITES.get(local.suite)(local, profile, Engine(local, profile))
             suite.run_cell(cell)
         except Exception as exc:  # recorded by the driver as a failed cell; the other cells go on
             error, tb = f"{type(exc).__name__}: {exc}", traceback.format_exc(limit=8)
@@ -142,9 +140,9 @@ def write_cell_result(suite: Suite, cell: Any, result: dict[str, Any]) -> None:
     """The driver's side: write a task's files atomically into the store; a cell that raised gets one
     ``failed`` record (config = the cell's fields, suite and profile), removed again once it succeeds."""
     from benchmark.atomic import atomic_write_bytes
-    from benchmark.results.record import make_record, record_key
+    from benchmark.results.record import Record, record_key
 
-    store = suite.bench.store
+    store = suite.engine.store
     for relative, data in result["files"].items():
         parts = PurePosixPath(relative).parts
         if (
@@ -160,7 +158,7 @@ def write_cell_result(suite: Suite, cell: Any, result: dict[str, Any]) -> None:
         store.record_path(suite.name, record_key(config)).unlink(missing_ok=True)
         return
     numbers = {"traceback": result["traceback"]} if result.get("traceback") else None
-    store.put(make_record(config, "failed", error=result["error"], numbers=numbers))
+    store.put(Record(config, "failed", error=result["error"], numbers=numbers or {}))
 
 
 def cell_config(suite: Suite, cell: Any) -> dict[str, Any]:

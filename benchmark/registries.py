@@ -1,122 +1,98 @@
-"""The project's registries, one instance of :class:`Registry` per kind of named thing.
+"""The project's registries, one :class:`Registry` per kind of named thing, grouped by kind.
 
-The harness's own entries are registered here lazily; ``speed``, ``baselines`` and outside
-plugins add theirs through :mod:`benchmark.plugins`.
+The harness registers its own entries here, lazily; ``speed``, ``baselines`` and outside plugins
+add theirs the same way from their own modules (entry points, or ``--plugin file.py``). Every
+registry discovers installed plugins the first time a name is missing, so no caller loads them.
 """
 
 from benchmark.registry import Registry
 
-DATASETS: Registry = Registry("dataset")
-NETWORKS: Registry = Registry("network")
-STRATEGIES: Registry = Registry("strategy")
-OBJECTIVES: Registry = Registry("objective")
-PARAMETERIZATIONS: Registry = Registry("parameterization")
-DECODERS: Registry = Registry("decoder")
-SUITES: Registry = Registry("suite")
-EXECUTORS: Registry = Registry("executor")
+# ---- data and networks ----------------------------------------------------------------------------
+# A dataset: a loader (DatasetOptions → mean/std-normalised ClassData) with its image ``shape``
+# (C, H, W) and ``classes`` registered beside it, so planners need no data and no table of their own.
+DATASETS: Registry = Registry("dataset", discover=True)
+# A network: a factory (channels, image_size, num_classes, **options) → nn.Module with ``embed``.
+NETWORKS: Registry = Registry("network", discover=True)
 
-# Datasets: loaders taking DatasetOptions and returning ClassData.
-DATASETS.register(
-    "fashion_mnist",
-    "benchmark.data.fashion_mnist:load_fashion_mnist",
-    description="Fashion-MNIST, 10 classes, 28×28×1 (the embedded default, real data)",
-)
-DATASETS.register(
-    "digits",
-    "benchmark.data.digits:load_digits",
-    description="scikit-learn's bundled 8×8 digits, 10 classes (tiny real data for tests)",
-)
+# ---- methods --------------------------------------------------------------------------------------
+STRATEGIES: Registry = Registry("strategy", discover=True)  # Strategy classes; info: paper, code
+OBJECTIVES: Registry = Registry("objective", discover=True)  # matching losses
+PARAMETERIZATIONS: Registry = Registry("parameterization", discover=True)  # learnable synthetic sets
+DECODERS: Registry = Registry("decoder", discover=True)  # buffer kind → (tensors, manifest) → images
 
-# Networks: factories (channels, image_size, num_classes, **options) -> nn.Module.
-NETWORKS.register("ConvNet", "benchmark.nets.convnet:convnet", description="ConvNet-128, depth 3")
-NETWORKS.register("ConvNetD4", "benchmark.nets.convnet:convnet_d4", description="ConvNet, depth 4")
-NETWORKS.register("ConvNetD5", "benchmark.nets.convnet:convnet_d5", description="ConvNet, depth 5")
-NETWORKS.register("ConvNetD6", "benchmark.nets.convnet:convnet_d6", description="ConvNet, depth 6")
-NETWORKS.register("MLP", "benchmark.nets.mlp:mlp", description="MLP 128-128")
+# ---- running and reporting ------------------------------------------------------------------------
+SUITES: Registry = Registry("suite", discover=True)  # Suite classes
+EXECUTORS: Registry = Registry("executor", discover=True)  # run a suite's cells
+REPORTED: Registry = Registry("source of reported numbers", discover=True)  # ReportedNumbers
+# Commands of `python -m benchmark`: objects with ``help``, ``add_arguments(parser)``, ``run(args)``.
+# A two-word name ("plan speed") is a sub-command of its first word.
+COMMANDS: Registry = Registry("command", discover=True)
 
-# Decoders: buffer kind -> function(tensors, manifest) -> images (class-major).
-DECODERS.register("pixels", "benchmark.decoders:decode_pixels", description="images stored as pixels")
+# ---- the harness's own entries --------------------------------------------------------------------
+for _name, _loader, _shape, _classes, _text in [
+    ("fashion_mnist", "fashion_mnist:load_fashion_mnist", (1, 28, 28), 10,
+     "Fashion-MNIST, 10 classes, 28×28×1 (the embedded default, real data)"),
+    ("digits", "digits:load_digits", (1, 8, 8), 10,
+     "scikit-learn's bundled 8×8 digits, 10 classes (tiny real data for tests)"),
+    ("mnist", "mnist:load_mnist", (1, 28, 28), 10, "MNIST, 10 classes, 28×28×1 (idx files)"),
+    ("cifar10", "cifar:load_cifar10", (3, 32, 32), 10, "CIFAR-10, 10 classes, 32×32×3 (python pickles)"),
+    ("cifar100", "cifar:load_cifar100", (3, 32, 32), 100,
+     "CIFAR-100, 100 fine classes, 32×32×3 (python pickles)"),
+    ("tinyimagenet", "tinyimagenet:load_tinyimagenet", (3, 64, 64), 200,
+     "TinyImageNet (tiny-imagenet-200), 200 classes, 64×64×3"),
+    *[
+        (subset, f"imagenet_subsets:load_{subset}", (3, 128, 128), 10,
+         f"ImageNet subset {subset} ({what}), 128×128×3, from an ImageNet train/val tree")
+        for subset, what in [
+            ("imagenette", "10 easy classes"), ("imagewoof", "10 dog breeds"), ("imagefruit", "10 fruits"),
+            ("imagemeow", "10 cats"), ("imagesquawk", "10 birds"), ("imageyellow", "10 yellow things"),
+        ]
+    ],
+]:  # fmt: skip
+    DATASETS.register(_name, f"benchmark.data.{_loader}", description=_text, shape=_shape, classes=_classes)
 
-# Planners: `python -m benchmark plan NAME`; objects with add_arguments(parser) and run(args) -> int.
-PLANNERS: Registry = Registry("planner")
-DATASETS.register(
-    "mnist", "benchmark.data.mnist:load_mnist", description="MNIST, 10 classes, 28×28×1 (idx files)"
-)
-DATASETS.register(
-    "cifar10",
-    "benchmark.data.cifar:load_cifar10",
-    description="CIFAR-10, 10 classes, 32×32×3 (python pickles)",
-)
-DATASETS.register(
-    "cifar100",
-    "benchmark.data.cifar:load_cifar100",
-    description="CIFAR-100, 100 fine classes, 32×32×3 (python pickles)",
-)
-DATASETS.register(
-    "tinyimagenet",
-    "benchmark.data.tinyimagenet:load_tinyimagenet",
-    description="TinyImageNet (tiny-imagenet-200), 200 classes, 64×64×3",
-)
-for _subset, _what in [
-    ("imagenette", "10 easy classes"),
-    ("imagewoof", "10 dog breeds"),
-    ("imagefruit", "10 fruits"),
-    ("imagemeow", "10 cats"),
-    ("imagesquawk", "10 birds"),
-    ("imageyellow", "10 yellow things"),
+for _name, _factory, _text in [
+    ("ConvNet", "convnet:convnet", "ConvNet-128, depth 3"),
+    ("ConvNetD4", "convnet:convnet_d4", "ConvNet, depth 4"),
+    ("ConvNetD5", "convnet:convnet_d5", "ConvNet, depth 5"),
+    ("ConvNetD6", "convnet:convnet_d6", "ConvNet, depth 6"),
+    ("MLP", "mlp:mlp", "MLP 128-128"),
+    ("ResNet18", "resnet:resnet18", "ResNet-18, instance norm"),
+    ("ResNet18BN", "resnet:resnet18_bn", "ResNet-18, batch norm"),
+    ("ResNet18_AP", "resnet:resnet18_ap", "ResNet-18, avg-pool downsampling"),
+    ("ViT", "vit:vit", "ViT: patch 4, dim 512, depth 6, 8 heads"),
+    ("AlexNet", "alexnet:alexnet", "AlexNet (DC variant)"),
+    ("VGG11", "vgg:vgg11", "VGG-11, instance norm"),
+    ("LeNet", "lenet:lenet", "LeNet-5"),
 ]:
-    DATASETS.register(
-        _subset,
-        f"benchmark.data.imagenet_subsets:load_{_subset}",
-        description=f"ImageNet subset {_subset} ({_what}), 128×128×3, from an ImageNet train/val tree",
-    )
-del _subset, _what
+    NETWORKS.register(_name, f"benchmark.nets.{_factory}", description=_text)
 
-NETWORKS.register("ResNet18", "benchmark.nets.resnet:resnet18", description="ResNet-18, instance norm")
-NETWORKS.register("ResNet18BN", "benchmark.nets.resnet:resnet18_bn", description="ResNet-18, batch norm")
-NETWORKS.register(
-    "ResNet18_AP", "benchmark.nets.resnet:resnet18_ap", description="ResNet-18, avg-pool downsampling"
-)
-NETWORKS.register("ViT", "benchmark.nets.vit:vit", description="ViT: patch 4, dim 512, depth 6, 8 heads")
-NETWORKS.register("AlexNet", "benchmark.nets.alexnet:alexnet", description="AlexNet (DC variant)")
-NETWORKS.register("VGG11", "benchmark.nets.vgg:vgg11", description="VGG-11, instance norm")
-NETWORKS.register("LeNet", "benchmark.nets.lenet:lenet", description="LeNet-5")
+DECODERS.register("pixels", "benchmark.pixels:decode_pixels", description="images stored as pixels")
 
-# Extra CLI commands from plugins (`python -m benchmark NAME`): objects with help, add_arguments, run.
-COMMANDS: Registry = Registry("command")
+for _name, _suite, _text in [
+    ("standard", "standard:StandardSuite", "accuracy per (strategy, ipc)"),
+    ("cross-arch", "cross_arch:CrossArchSuite",
+     "accuracy of each buffer on ConvNet, MLP, ResNet18, ViT (AlexNet, VGG11 selectable)"),
+    ("continual", "continual:ContinualSuite", "GDumb-style class-incremental"),
+    ("corruption", "corruption:CorruptionSuite",
+     "accuracy on corrupted test sets (CIFAR-10-C style, 19 corruptions × 5 severities)"),
+]:  # fmt: skip
+    SUITES.register(_name, f"benchmark.suites.{_suite}", description=_text)
 
-SUITES.register(
-    "standard", "benchmark.suites.standard:StandardSuite", description="accuracy per (strategy, ipc)"
-)
-SUITES.register(
-    "continual", "benchmark.suites.continual:ContinualSuite", description="GDumb-style class-incremental"
-)
 EXECUTORS.register("local", "benchmark.executors:LocalExecutor", description="run cells in this process")
-
-# Reports (benchmark/report): the leaderboard and the comparison with the published numbers.
-COMMANDS.register(
-    "leaderboard",
-    "benchmark.report.commands:LEADERBOARD",
-    description="leaderboard.md/.html, tables/*.csv and figures from every record",
-)
-COMMANDS.register(
-    "compare",
-    "benchmark.report.commands:COMPARE",
-    description="paper-profile cells beside the SPEED paper's reported numbers",
-)
-COMMANDS.register(
-    "contrast",
-    "benchmark.report.commands:CONTRAST",
-    description="strategy differences with Welch 95 % intervals over distillation seeds",
-)
-SUITES.register(
-    "cross-arch",
-    "benchmark.suites.cross_arch:CrossArchSuite",
-    description="accuracy of each buffer on ConvNet, MLP, ResNet18, ViT (AlexNet, VGG11 selectable)",
-)
-SUITES.register(
-    "corruption",
-    "benchmark.suites.corruption:CorruptionSuite",
-    description="accuracy on corrupted test sets (CIFAR-10-C style, 19 corruptions × 5 severities)",
-)
 EXECUTORS.register("ray", "benchmark.executors:RayExecutor", description="each cell a Ray task (extra [ray])")
+
+for _name, _command, _text in [
+    ("list", "commands:LIST", "list strategies, datasets, networks, suites, profiles, …"),
+    ("run", "commands:RUN", "run a suite: distill what is missing, evaluate, write records"),
+    ("distill", "commands:DISTILL", "distill one buffer and save it"),
+    ("evaluate", "commands:EVALUATE", "train fresh networks on a saved buffer"),
+    ("show", "commands:SHOW", "print recorded results as the suites' tables (or CSV/JSON)"),
+    ("leaderboard", "report.commands:LEADERBOARD",
+     "leaderboard.md/.html, tables/*.csv and figures from every record"),
+    ("compare", "report.commands:COMPARE", "paper-profile cells beside the published numbers"),
+    ("contrast", "report.commands:CONTRAST",
+     "strategy differences with Welch 95 % intervals over distillation seeds"),
+]:  # fmt: skip
+    COMMANDS.register(_name, f"benchmark.{_command}", description=_text)
+del _name, _text

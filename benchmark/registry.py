@@ -1,14 +1,17 @@
 """One generic registry class for every kind of named thing (strategies, datasets, networks, …).
 
 Entries are objects or lazy ``"module:attribute"`` strings imported on first use, which keeps
-start-up fast. A name registered twice is an error; an unknown name is answered with the valid ones.
+start-up fast. An entry may carry facts beside its target (``info``: a dataset's image shape and
+class count, a method's paper and code links). A name registered twice is an error; an unknown name
+is answered with the valid ones. The project's registries ``discover`` plugins: the first time a
+name is missing or the names are listed, installed plugins are imported (once per process).
 """
 
 from __future__ import annotations
 
 import importlib
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from benchmark.errors import UnknownNameError
@@ -20,6 +23,7 @@ T = TypeVar("T")
 class _Entry:
     target: Any  # the object, or a "module:attribute" string not imported yet
     description: str
+    info: dict[str, Any] = field(default_factory=dict)
 
 
 def import_object(reference: str) -> Any:
@@ -36,16 +40,17 @@ def import_object(reference: str) -> Any:
 class Registry(Generic[T]):
     """Names → objects of one kind."""
 
-    def __init__(self, kind: str):
+    def __init__(self, kind: str, discover: bool = False):
         self.kind = kind
+        self.discover = discover
         self._entries: dict[str, _Entry] = {}
 
-    def register(self, name: str, target: T | str | None = None, *, description: str = ""):
-        """Register ``target`` under ``name``; without a target, return a decorator."""
+    def register(self, name: str, target: T | str | None = None, *, description: str = "", **info: Any):
+        """Register ``target`` under ``name`` (with facts ``info``); without a target, a decorator."""
         if target is None:
 
             def decorator(obj: T) -> T:
-                self.register(name, obj, description=description)
+                self.register(name, obj, description=description, **info)
                 return obj
 
             return decorator
@@ -53,15 +58,27 @@ class Registry(Generic[T]):
             raise ValueError(f"{self.kind} {name!r} is registered twice")
         if not description and not isinstance(target, str):
             description = (getattr(target, "__doc__", None) or "").strip().split("\n")[0]
-        self._entries[name] = _Entry(target, description)
+        self._entries[name] = _Entry(target, description, dict(info))
         return target
 
-    def get(self, name: str) -> T:
+    def _discover(self) -> None:
+        if self.discover:
+            from benchmark.plugins import load_entry_point_plugins
+
+            load_entry_point_plugins()
+
+    def _entry(self, name: str) -> _Entry:
+        if name not in self._entries:
+            self._discover()
         entry = self._entries.get(name)
         if entry is None:
             raise UnknownNameError(
                 f"Unknown {self.kind} {name!r}. Available: {', '.join(self.names()) or 'none'}."
             )
+        return entry
+
+    def get(self, name: str) -> T:
+        entry = self._entry(name)
         if isinstance(entry.target, str):
             entry.target = import_object(entry.target)
             if not entry.description:
@@ -69,13 +86,27 @@ class Registry(Generic[T]):
                 entry.description = doc.strip().split("\n")[0]
         return entry.target
 
+    def info(self, name: str) -> dict[str, Any]:
+        """The facts registered beside ``name`` (without importing a lazy target)."""
+        return dict(self._entry(name).info)
+
     def describe(self, name: str) -> str:
+        if name not in self._entries:
+            self._discover()
         return self._entries[name].description if name in self._entries else ""
 
+    def position(self, name: str) -> int:
+        """Where ``name`` was registered among the entries (display order); unknown names last."""
+        names = list(self._entries)
+        return names.index(name) if name in self._entries else len(names)
+
     def names(self) -> list[str]:
+        self._discover()
         return sorted(self._entries)
 
     def __contains__(self, name: object) -> bool:
+        if name not in self._entries:
+            self._discover()
         return name in self._entries
 
     def __iter__(self) -> Iterator[str]:

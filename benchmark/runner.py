@@ -1,29 +1,39 @@
-"""``run``: resolve the profile and suite, run its cells with an executor, return the table."""
+"""``run``: resolve the profile and suite, run its cells with an executor, return its tables."""
 
 from __future__ import annotations
 
-import pandas as pd
+import sys
 
-from benchmark.plugins import load_entry_point_plugins
+import benchmark
+from benchmark.engine import Engine
+from benchmark.options import RunOptions
 from benchmark.profiles import load_profile
 from benchmark.registries import EXECUTORS, SUITES
-from benchmark.results.tables import long_frame
-from benchmark.suites.options import RunOptions
-from benchmark.suites.workbench import Workbench
 
 
-def run(options: RunOptions) -> pd.DataFrame:
-    """Run (or resume) a suite; returns its mean ± std table over this profile's records."""
-    load_entry_point_plugins()
+def run(options: RunOptions) -> list:
+    """Run (or resume) a suite; returns the tables of this profile's records of its datasets."""
+    from benchmark.report.tables import build_tables
+
     profile = load_profile(options.profile)
     suite_cls = SUITES.get(options.suite)
     executor = EXECUTORS.get(options.executor)()
-    bench = Workbench(options, profile)
-    suite = suite_cls(options, profile, bench)
-    executor.run(suite, suite.cells())
+    engine = Engine(options, profile)
+    suite = suite_cls(options, profile, engine)
+    cells = suite.cells()
+    older = [
+        r for r in engine.store.records(suite.name) if r.code.get("cache_version") != benchmark.CACHE_VERSION
+    ]
+    if older:  # keys hold the cache version, so their cells are redone under new keys
+        print(
+            f"note: {len(older)} records under {engine.store.root} were made by an earlier version; "
+            "show and leaderboard read them, this run does not resume them",
+            file=sys.stderr,
+        )
+    executor.run(suite, cells)
     records = [
         r
-        for r in bench.store.records(suite.name)
-        if r["config"]["profile"] == profile.name and r["config"]["dataset"] in suite.settings["datasets"]
+        for r in engine.store.records(suite.name)
+        if r.config["profile"] == profile.name and r.config["dataset"] in suite.settings["datasets"]
     ]
-    return suite.table(long_frame(records))
+    return build_tables(records)

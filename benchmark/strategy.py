@@ -38,12 +38,21 @@ class FitContext:
     on_snapshot: Callable[[int, Buffer], None] | None = None
 
 
+ROLES = ("method", "reference", "upper_bound")
+
+
 class Strategy:
-    """Base class of registered strategies."""
+    """Base class of registered strategies.
+
+    ``role`` tells the report how to treat the strategy's rows, so the report never names one:
+    ``method`` (ranked), ``reference`` (ranked; the gain columns are measured against it, as against
+    ``random``), ``upper_bound`` (shown, never ranked, e.g. ``whole``).
+    """
 
     name: ClassVar[str] = ""
     params: ClassVar[dict[str, Param]] = {}
-    budgeted: ClassVar[bool] = True  # False only for the unbudgeted upper bound ``whole``
+    role: ClassVar[str] = "method"
+    budgeted: ClassVar[bool] = True  # False only for an unbudgeted upper bound such as ``whole``
 
     def __init__(self, config: dict[str, Any]):
         self.config = config
@@ -85,12 +94,19 @@ class ResolvedSpec:
 
 
 def strategy_class(name: str) -> type[Strategy]:
-    from benchmark.plugins import load_entry_point_plugins
     from benchmark.registries import STRATEGIES
 
-    if name not in STRATEGIES:
-        load_entry_point_plugins()
     return STRATEGIES.get(name)
+
+
+def strategy_role(name: str) -> str:
+    """The registered strategy's role; ``method`` for a name this process does not know."""
+    from benchmark.errors import UnknownNameError
+
+    try:
+        return strategy_class(name).role
+    except UnknownNameError:
+        return "method"
 
 
 def resolve(spec: Spec, profile: str, dataset: str, ipc: int) -> ResolvedSpec:

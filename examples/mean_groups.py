@@ -2,7 +2,7 @@
 
 import torch
 
-from baselines.pixels import pixel_buffer
+from benchmark.pixels import pixel_buffer
 from benchmark.registries import STRATEGIES
 from benchmark.seeding import generator
 from benchmark.spec import Param

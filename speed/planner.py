@@ -1,5 +1,7 @@
 """SPEED's budget planner (paper eq. 7 + decision 3), its presets, and ``plan speed``.
 
+Dataset shapes and class counts come from the dataset registry (registered beside each loader).
+
     storage = D·K + 1.5·N·H·k + R(3D² + 7D) + L(D + 1) ≤ budget = ipc × classes × C·H·W
 
 (SAETs + COO codes + FReeNet; one learned lr is exempt). The planner returns the largest
@@ -22,19 +24,7 @@ from speed.freenet import freenet_parameter_count
 
 ARCHITECTURE_KEYS = ("dim", "tokens", "heads", "k", "depth", "patch")
 
-# Image shape and class count per dataset, for planning without loading data.
-DATASETS: dict[str, tuple[tuple[int, int, int], int]] = {
-    "digits": ((1, 8, 8), 10),
-    "fashion_mnist": ((1, 28, 28), 10),
-    "mnist": ((1, 28, 28), 10),
-    "cifar10": ((3, 32, 32), 10),
-    "cifar100": ((3, 32, 32), 100),
-    "tinyimagenet": ((3, 64, 64), 200),
-}
 IMAGENET_SUBSETS = ("imagenette", "imagewoof", "imagefruit", "imagemeow", "imagesquawk", "imageyellow")
-for _subset in IMAGENET_SUBSETS:
-    DATASETS[_subset] = ((3, 128, 128), 10)
-del _subset
 
 # PROTOCOL.md §6: the authors' settings. images_per_class is the published N/c (a test checks that
 # the planner's maximum reproduces it); syn_steps / max_start / batch_syn belong to TM.
@@ -221,11 +211,16 @@ def plan(
 
 
 def dataset_shape(dataset: str) -> tuple[tuple[int, int, int], int]:
-    if dataset not in DATASETS:
+    """(C, H, W) and the class count a dataset registered beside its loader (no data is loaded)."""
+    from benchmark.registries import DATASETS
+
+    info = DATASETS.info(dataset)
+    if "shape" not in info or "classes" not in info:
         raise UserInputError(
-            f"plan speed does not know dataset {dataset!r}; choose one of {', '.join(sorted(DATASETS))}"
+            f"dataset {dataset!r} registered no shape and classes; register it with shape=(C, H, W) "
+            "and classes=N to plan SPEED for it"
         )
-    return DATASETS[dataset]
+    return tuple(info["shape"]), int(info["classes"])
 
 
 class SpeedPlanner:
@@ -234,7 +229,7 @@ class SpeedPlanner:
     help = "SPEED storage plan (paper eq. 7): breakdown, budget and images per class"
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("--dataset", required=True, help=f"one of {', '.join(sorted(DATASETS))}")
+        parser.add_argument("--dataset", required=True, help="a registered dataset (see `list`)")
         parser.add_argument("--ipc", type=int, required=True, help="images-per-class storage budget")
         parser.add_argument("--classes", type=int, default=None, help="classes covered (default: all)")
         for key, text in (

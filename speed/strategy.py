@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 
 from benchmark.distill.strategy import DistillationStrategy
 from benchmark.errors import BenchmarkError
-from speed.planner import DATASETS, QUICK, default_architecture, family, lam_rule, paper_preset, plan
+from speed.planner import QUICK, dataset_shape, default_architecture, family, lam_rule, paper_preset, plan
 
 PAPER_ITERATIONS = 20000
 PAPER_EXPERT_EPOCHS = 2
@@ -100,10 +100,8 @@ class SpeedStrategy(DistillationStrategy):
 
 def _rule_lam(dataset: str, ipc: int, arch: dict[str, Any]) -> float | None:
     """λ ≈ 0.064/(N·H·J) for the default architecture, where the dataset's shape is known and it fits."""
-    if dataset not in DATASETS:
-        return None
-    image_shape, classes = DATASETS[dataset]
     try:
+        image_shape, classes = dataset_shape(dataset)
         p = plan(
             classes,
             ipc,

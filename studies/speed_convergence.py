@@ -27,11 +27,11 @@ import torch
 from benchmark.budget import Budget
 from benchmark.buffer import Buffer
 from benchmark.data import DatasetOptions, load_dataset
-from benchmark.plugins import load_entry_point_plugins
 from benchmark.seeding import derive_seed
 from benchmark.spec import canonical, parse_spec
 from benchmark.strategy import FitContext, resolve, strategy_class
-from benchmark.training.evaluate import evaluate_images
+from benchmark.training.evaluate import train_and_test
+from benchmark.training.job import EvaluationJob, TrainingSet
 from benchmark.training.recipe import EvalRecipe
 
 DATASET, IPC, SEED, REPEATS = "fashion_mnist", 1, 0, 2
@@ -65,7 +65,6 @@ class Study:
     def __init__(self, output: Path):
         self.output = output
         self.results_path = output / "results.jsonl"
-        load_entry_point_plugins()
         self.data = load_dataset(DATASET, DatasetOptions(cache_dir=output))
         self.budget = Budget(IPC, len(self.data.classes), self.data.image_shape)
 
@@ -100,7 +99,7 @@ class Study:
             if not path.is_file():
                 data = self.data
                 buffer.manifest |= {
-                    "strategy": canonical(resolved.name, config), "strategy_name": resolved.name,
+                    "spec": canonical(resolved.name, config), "strategy": resolved.name,
                     "dataset": DATASET, "preprocessing": data.preprocessing, "mean": list(data.mean),
                     "std": list(data.std), "ipc": IPC, "seed": SEED, "iteration": iteration,
                     "classes": list(data.classes), "image_shape": list(data.image_shape),
@@ -126,18 +125,19 @@ class Study:
     def evaluate(self, trial: str, iteration: int, done: set) -> None:
         buffer = Buffer.load(self.snapshot_path(trial, iteration))
         images, labels, lr = buffer.materialize()
+        training = TrainingSet(images, labels, lr, buffer.storage)
         for repeat in range(REPEATS):
             if (trial, iteration, repeat) in done:
                 continue
             begin = time.perf_counter()
-            _, accuracy = evaluate_images(
-                "ConvNet", self.data, images, labels, lr, RECIPE, derive_seed("convergence-study", repeat),
-                test=self.data.val, show_progress=False,
-            )  # fmt: skip
+            seed = derive_seed("convergence-study", repeat)
+            _, accuracy = train_and_test(
+                EvaluationJob("ConvNet", self.data, training, RECIPE, seed, self.data.val)
+            )
             self.append(
                 {
                     "trial": trial,
-                    "spec": buffer.manifest["strategy"],
+                    "spec": buffer.manifest.get("spec") or buffer.manifest["strategy"],
                     "iteration": iteration,
                     "repeat": repeat,
                     "val_accuracy": accuracy,

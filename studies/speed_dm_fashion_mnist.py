@@ -13,11 +13,12 @@ import sys
 import time
 from pathlib import Path
 
+from benchmark.engine import Engine
+from benchmark.options import RunOptions
 from benchmark.profiles import load_profile
 from benchmark.seeding import derive_seed
-from benchmark.suites.options import RunOptions
-from benchmark.suites.workbench import Workbench
-from benchmark.training.evaluate import evaluate_images
+from benchmark.training.job import EvaluationJob
+from benchmark.training.recipe import EvalRecipe
 
 TRIALS = [
     "random",
@@ -37,31 +38,23 @@ def main(output: Path) -> None:
     output.mkdir(parents=True, exist_ok=True)
     log = output / "speed_dm_fashion_mnist.jsonl"
     done = {json.loads(line)["spec"] for line in log.read_text().splitlines()} if log.exists() else set()
-    bench = Workbench(RunOptions(output_dir=output, show_progress=False), load_profile("quick"))
-    data = bench.data("fashion_mnist")
-    recipe = bench.profile.recipe("standard", "ConvNet")
+    engine = Engine(RunOptions(output_dir=output, show_progress=False), load_profile("quick"))
+    data = engine.buffers.data("fashion_mnist")
+    recipe = EvalRecipe(epochs=300, lr=0.01, dsa="auto")  # the quick standard recipe
     for spec in TRIALS:
         if spec in done:
             continue
-        resolved = bench.resolve(spec, "fashion_mnist", 1)
-        outcome = bench.obtain_buffer(data, resolved, 1, seed=0)
+        resolved = engine.buffers.resolve(spec, "fashion_mnist", 1)
+        outcome = engine.buffers.obtain(data, resolved, 1, seed=0)
         if outcome.status != "ok":
             entry = {"spec": spec, "status": outcome.status, "error": outcome.error}
         else:
-            images, labels, lr = outcome.buffer.materialize()
+            training = outcome.training_set()
             start = time.perf_counter()
             accuracies = [
-                evaluate_images(
-                    "ConvNet",
-                    data,
-                    images,
-                    labels,
-                    lr,
-                    recipe,
-                    derive_seed(outcome.key, r),
-                    test=data.val,
-                    show_progress=False,
-                )[1]  # fmt: skip
+                engine.evaluation.train(
+                    EvaluationJob("ConvNet", data, training, recipe, derive_seed(outcome.key, r), data.val)
+                ).accuracy
                 for r in range(REPEATS)
             ]
             entry = {
@@ -71,7 +64,7 @@ def main(output: Path) -> None:
                 "val_accuracy": accuracies,
                 "storage": outcome.storage,
                 "budget": outcome.budget.floats,
-                "images": len(images),
+                "images": len(training.images),
                 "distill_s": round(outcome.distill_wall_s, 1),
                 "evaluate_s": round(time.perf_counter() - start, 1),
             }

@@ -41,7 +41,7 @@ def run():
         from avalanche.training.plugins import EvaluationPlugin
         from avalanche.training.supervised import Naive
 
-        from benchmark.continual.avalanche_plugin import DistilledMemoryPlugin
+        from benchmark.integrations.avalanche import DistilledMemoryPlugin
 
     class Recorder(SupervisedPlugin):
         """What the strategy trains on: weights at the start, data, iterations, memory after."""
@@ -154,7 +154,7 @@ def test_model_is_reset_at_every_experience(run):
 
 
 def test_bad_spec_is_refused_at_construction():
-    from benchmark.continual.avalanche_plugin import DistilledMemoryPlugin
+    from benchmark.integrations.avalanche import DistilledMemoryPlugin
 
     with pytest.raises(UserInputError):
         DistilledMemoryPlugin("no_such_strategy", ipc=2)

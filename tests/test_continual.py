@@ -2,15 +2,16 @@ import numpy as np
 import pytest
 import torch
 
-from baselines.pixels import pixel_buffer, real_images_per_class
+from baselines.pixels import real_images_per_class
 from benchmark.continual.stream import class_incremental_steps, class_order
 from benchmark.errors import UserInputError
+from benchmark.options import RunOptions
+from benchmark.pixels import pixel_buffer
 from benchmark.profiles import load_profile
-from benchmark.registries import STRATEGIES
+from benchmark.registries import STRATEGIES, SUITES
 from benchmark.runner import run
 from benchmark.seeding import generator
 from benchmark.strategy import Strategy
-from benchmark.suites.options import RunOptions
 
 SEEN: list[dict] = []
 
@@ -61,33 +62,37 @@ def test_avalanche_steps_hold_each_class_once_in_order():
 
 
 def test_each_step_sees_only_its_classes_memory_grows_and_tests_on_seen_classes(tmp_path, monkeypatch):
-    import benchmark.suites.workbench as workbench
+    import benchmark.engine.evaluation as evaluation_module
 
     evaluated = []
-    original = workbench.evaluate_images
+    original = evaluation_module.train_and_test
 
-    def spy_evaluate(network, data, images, labels, lr, recipe, seed, device, test, show, **options):
-        evaluated.append({"labels": labels.tolist(), "test": set(test.labels.tolist()), "lr": lr})
-        return original(network, data, images, labels, lr, recipe, seed, device, test, show, **options)
+    def spy_train(job, *args, **kwargs):
+        labels = job.training.labels
+        evaluated.append(
+            {"labels": labels.tolist(), "test": set(job.test.labels.tolist()), "lr": job.training.lr}
+        )
+        return original(job, *args, **kwargs)
 
-    monkeypatch.setattr(workbench, "evaluate_images", spy_evaluate)
+    monkeypatch.setattr(evaluation_module, "train_and_test", spy_train)
     options = RunOptions(suite="continual", profile="smoke", strategies=["spy"], output_dir=tmp_path,
                          show_progress=False)  # fmt: skip
-    table = run(options)
+    (table,) = run(options)
     order = class_order(0, 10)
     steps = [order[i : i + 2] for i in range(0, 10, 2)]
     assert [s["classes"] for s in SEEN] == steps
     for seen, classes in zip(SEEN, steps, strict=True):
         assert seen["train_labels"] == set(classes) and seen["val_labels"] <= set(classes)
         assert seen["budget_classes"] == 2 and seen["budget"] == 2 * 2 * 64
-    ipc = load_profile("smoke").suite("continual")["ipc"][0]
+    ipc = load_profile("smoke").settings(SUITES.get("continual"))["ipc"][0]
     for t, evaluation in enumerate(evaluated):
         seen_classes = {c for s in steps[: t + 1] for c in s}
         assert len(evaluation["labels"]) == ipc * 2 * (t + 1)  # grows by each step's budget
         assert set(evaluation["labels"]) == seen_classes
         assert evaluation["test"] == seen_classes
         assert evaluation["lr"] is None  # decision 6: the recipe's lr 0.01, no learned lr
-    assert list(table.columns[:5]) == [0, 1, 2, 3, 4]
-    assert "avg incremental" in table.columns and "final" in table.columns
+    frame = table.frame()
+    assert list(frame.columns[:5]) == ["step 1", "step 2", "step 3", "step 4", "step 5"]
+    assert "average incremental" in frame.columns and "final" in frame.columns
     records = sorted((tmp_path / "records" / "continual").glob("*.json"))
     assert len(records) == 5

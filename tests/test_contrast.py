@@ -10,19 +10,19 @@ from scipy import stats
 from benchmark.errors import UserInputError
 from benchmark.report.commands import CONTRAST, run_contrast
 from benchmark.report.contrast import contrast_frame, welch_interval
-from benchmark.results.record import make_record
+from benchmark.results.record import Record
 from benchmark.results.store import ResultStore
 
 
 def record(spec, seed, repeat, accuracy, ipc=1, status="ok"):
     config = {
-        "dataset": "fashion_mnist", "suite": "standard", "profile": "quick", "strategy": spec,
-        "strategy_name": spec.split(":")[0], "ipc": ipc, "network": "ConvNet",
+        "dataset": "fashion_mnist", "suite": "standard", "profile": "quick", "spec": spec,
+        "strategy": spec.split(":")[0], "ipc": ipc, "network": "ConvNet",
         "eval_recipe": {"epochs": 5}, "step": None, "steps": None, "class_order": None,
         "distill_seed": seed, "repeat": repeat, "eval_seed": repeat,
     }  # fmt: skip
     metrics = {"accuracy": accuracy} if status == "ok" else {}
-    return make_record(config, status, metrics=metrics, storage=7000, budget=7840)
+    return Record(config, status, metrics=metrics, storage=7000, budget=7840)
 
 
 # accuracy per distillation seed, three evaluation networks each

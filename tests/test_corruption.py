@@ -15,13 +15,12 @@ from benchmark.corruptions.official import load_official, official_folder
 from benchmark.corruptions.testsets import corrupted_test_sets, from_uint8, subset_indices, to_uint8
 from benchmark.data.classdata import ClassData, Split
 from benchmark.data.normalize import normalize
-from benchmark.plugins import load_entry_point_plugins
+from benchmark.engine import Engine
+from benchmark.options import RunOptions
 from benchmark.profiles import Profile
 from benchmark.registries import SUITES
-from benchmark.results.tables import long_frame, summary_table
+from benchmark.report.tables import build_tables
 from benchmark.suites.corruption import CorruptionSuite
-from benchmark.suites.options import RunOptions
-from benchmark.suites.workbench import Workbench
 from benchmark.training.evaluate import per_class_subset
 
 N = 6  # images per severity in the tiny official files
@@ -158,13 +157,12 @@ def tiny_profile(corruptions=ALL, severities=(1, 3)) -> Profile:
 
 
 def run_suite(tmp_path, profile):
-    load_entry_point_plugins()
     options = RunOptions(suite="corruption", output_dir=tmp_path / "out", device="cpu", show_progress=False)
-    bench = Workbench(options, profile)
-    suite = CorruptionSuite(options, profile, bench)
+    engine = Engine(options, profile)
+    suite = CorruptionSuite(options, profile, engine)
     for cell in suite.cells():
         suite.run_cell(cell)
-    return suite, bench
+    return suite, engine
 
 
 def test_suite_trains_each_network_once_and_tests_every_corruption(tmp_path, monkeypatch):
@@ -183,18 +181,17 @@ def test_suite_trains_each_network_once_and_tests_every_corruption(tmp_path, mon
     records = bench.store.records("corruption")
     assert len(records) == 2
     for record in records:
-        metrics = record["metrics"]
+        metrics = record.metrics
         assert {f"accuracy/{c}/{s}" for c in ALL for s in (1, 3)} <= set(metrics)
         assert len(metrics) == 19 * 2 + 3
         standard = [metrics[f"accuracy/{c}/{s}"] for c in STANDARD for s in (1, 3)]
         assert metrics["accuracy/mean15"] == pytest.approx(np.mean(standard))
-        assert record["config"]["corruptions"]["source"].startswith("corrupt-tta==")
+        assert record.config["corruptions"]["source"].startswith("corrupt-tta==")
 
-    table = suite.table(long_frame(records))
-    assert list(table.columns) == ["clean", "mean15", "mean19", *ALL]
-    assert table.index.names == ["dataset", "strategy", "ipc", "network"] and len(table) == 2
-    generic = summary_table(long_frame(records), suite.table_rows, suite.table_columns)  # as `show` does
-    assert list(generic.columns) == ["accuracy"] and len(generic) == 2
+    (table,) = build_tables(records)  # what run, show and the leaderboard print
+    frame = table.frame()
+    assert list(frame.columns) == ["clean", "mean15", "mean19", *ALL, "storage / budget"]
+    assert frame.index.names == ["label", "ipc", "network"] and len(frame) == 2
 
     calls.clear()  # resumes: nothing trained or generated again
     monkeypatch.setattr(generate_module, "generate", lambda *a, **k: pytest.fail("regenerated"))
@@ -205,7 +202,7 @@ def test_suite_trains_each_network_once_and_tests_every_corruption(tmp_path, mon
 def test_fewer_corruptions_leave_out_the_means(tmp_path):
     pytest.importorskip("corrupt_tta")
     _, bench = run_suite(tmp_path, tiny_profile(["contrast", "fog"], [2]))
-    metrics = bench.store.records("corruption")[0]["metrics"]
+    metrics = bench.store.records("corruption")[0].metrics
     assert set(metrics) == {"accuracy", "accuracy/contrast/2", "accuracy/fog/2"}
 
 

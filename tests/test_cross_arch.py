@@ -5,13 +5,12 @@ from __future__ import annotations
 import pytest
 
 import benchmark.training.evaluate as evaluate_module
-from benchmark.plugins import load_entry_point_plugins
+from benchmark.engine import Engine
+from benchmark.options import RunOptions
 from benchmark.profiles import Profile, load_profile
 from benchmark.registries import SUITES
-from benchmark.results.tables import long_frame
+from benchmark.report.tables import build_tables
 from benchmark.suites.cross_arch import CrossArchSuite, learning_rate_study
-from benchmark.suites.options import RunOptions
-from benchmark.suites.workbench import Workbench
 
 NETWORKS = ["ConvNet", "MLP", "ResNet18", "ViT"]
 TINY_VIT = {"dim": 16, "depth": 1, "heads": 2, "dim_head": 8, "mlp_dim": 16}
@@ -41,12 +40,11 @@ def tiny_profile(networks=NETWORKS, repeats=2) -> Profile:
 
 
 def make_suite(tmp_path, profile, **options):
-    load_entry_point_plugins()
     run_options = RunOptions(
         suite="cross-arch", output_dir=tmp_path / "out", device="cpu", show_progress=False, **options
     )
-    bench = Workbench(run_options, profile)
-    return CrossArchSuite(run_options, profile, bench), bench
+    engine = Engine(run_options, profile)
+    return CrossArchSuite(run_options, profile, engine), engine
 
 
 def run_all(suite) -> None:
@@ -72,26 +70,27 @@ def test_registered():
 
 def test_one_record_per_network_and_repeat_and_resume(tmp_path, monkeypatch):
     calls = count_trainings(monkeypatch)
-    suite, bench = make_suite(tmp_path, tiny_profile())
+    suite, engine = make_suite(tmp_path, tiny_profile())
     run_all(suite)
-    records = bench.store.records("cross-arch")
+    records = engine.store.records("cross-arch")
     assert len(records) == len(NETWORKS) * 2 == len(calls)
-    assert sorted((r["config"]["network"], r["config"]["repeat"]) for r in records) == sorted(
+    assert sorted((r.config["network"], r.config["repeat"]) for r in records) == sorted(
         (n, r) for n in NETWORKS for r in range(2)
     )
-    assert all(r["status"] == "ok" and 0 <= r["metrics"]["accuracy"] <= 1 for r in records)
-    by_network = {r["config"]["network"]: r["config"]["eval_recipe"] for r in records}
+    assert all(r.status == "ok" and 0 <= r.metrics["accuracy"] <= 1 for r in records)
+    by_network = {r.config["network"]: r.config["eval_recipe"] for r in records}
     assert by_network["ResNet18"]["lr"] == 0.05 and by_network["MLP"]["lr"] == 0.01
     assert by_network["ViT"]["network_options"]["dim"] == 16
 
-    table = suite.table(long_frame(records))
-    assert list(table.columns) == [*NETWORKS, "storage / budget"]
-    assert table.index.names == ["dataset", "strategy", "ipc"]
+    (table,) = build_tables(records)
+    frame = table.frame()
+    assert list(frame.columns) == [*NETWORKS, "storage / budget"]
+    assert frame.index.names == ["label", "ipc"]
 
     calls.clear()  # a second run resumes: nothing is trained again
-    suite, bench = make_suite(tmp_path, tiny_profile())
+    suite, engine = make_suite(tmp_path, tiny_profile())
     run_all(suite)
-    assert calls == [] and len(bench.store.records("cross-arch")) == len(NETWORKS) * 2
+    assert calls == [] and len(engine.store.records("cross-arch")) == len(NETWORKS) * 2
 
 
 def test_networks_flag_and_unknown_network(tmp_path):
@@ -103,8 +102,8 @@ def test_networks_flag_and_unknown_network(tmp_path):
 
 
 def test_learning_rate_study_uses_validation(tmp_path, monkeypatch):
-    suite, bench = make_suite(tmp_path, tiny_profile(["MLP"]))
-    data = bench.data("digits")
+    suite, engine = make_suite(tmp_path, tiny_profile(["MLP"]))
+    data = engine.buffers.data("digits")
     seen = []
     original = evaluate_module.test_accuracy
 
@@ -113,21 +112,24 @@ def test_learning_rate_study_uses_validation(tmp_path, monkeypatch):
         return original(net, split, *args, **kwargs)
 
     monkeypatch.setattr(evaluate_module, "test_accuracy", spy)
-    rows = learning_rate_study(bench, "digits", "MLP", [0.01, 0.1])
+    rows = learning_rate_study(suite, "digits", "MLP", [0.01, 0.1])
     assert [r["lr"] for r in rows] == [0.01, 0.1]
     assert all(0 <= r["val_accuracy"] <= 1 for r in rows)
     expected = 3 * len(data.classes)  # the recipe's test_subset applied to the validation split
     assert seen == [expected, expected] and len(data.val) != len(data.test)
-    assert bench.store.records("cross-arch") == []  # a study writes no records
+    assert engine.store.records("cross-arch") == []  # a study writes no records
 
 
 @pytest.mark.parametrize("profile_name", ["quick", "paper"])
 def test_profiles_have_valid_recipes(profile_name):
     from benchmark.nets import create_network
+    from benchmark.spec import parse_spec
+    from benchmark.strategy import resolve
 
     profile = load_profile(profile_name)
-    for suite in ("cross-arch", "corruption"):
-        settings = profile.suite(suite)
-        for network in settings["networks"] + ["AlexNet", "VGG11"]:
-            recipe = profile.recipe(suite, network)
+    for name in ("cross-arch", "corruption"):
+        suite = SUITES.get(name)(RunOptions(profile=profile_name), profile, None)
+        resolved = resolve(parse_spec("random"), profile_name, "fashion_mnist", 1)
+        for network in suite.settings["networks"] + ["AlexNet", "VGG11"]:
+            recipe = suite.recipe(network, resolved, "fashion_mnist", 1)
             create_network(network, 1, 28, 10, **recipe.network_options)

@@ -1,7 +1,8 @@
 import torch
 
 from benchmark.seeding import generator
-from benchmark.training.evaluate import evaluate_images, per_class_subset
+from benchmark.training.evaluate import per_class_subset, train_and_test
+from benchmark.training.job import EvaluationJob, TrainingSet
 from benchmark.training.recipe import EvalRecipe
 
 
@@ -15,7 +16,7 @@ def test_convnet_on_few_real_fashion_mnist_images_beats_chance(fashion_mnist):
     data = fashion_mnist
     images, labels = few_per_class(data, 10)
     recipe = EvalRecipe(epochs=30, network_options={"width": 32}, test_subset=100)
-    _, accuracy = evaluate_images("ConvNet", data, images, labels, None, recipe, seed=0)
+    _, accuracy = train_and_test(EvaluationJob("ConvNet", data, TrainingSet(images, labels), recipe, seed=0))
     # Measured 0.661 with these settings (seed 0); chance is 0.10.
     assert accuracy > 0.4
 
@@ -23,8 +24,8 @@ def test_convnet_on_few_real_fashion_mnist_images_beats_chance(fashion_mnist):
 def test_evaluation_is_deterministic_per_seed(digits):
     images, labels = few_per_class(digits, 3)
     recipe = EvalRecipe(epochs=5, network_options={"width": 16})
-    first = evaluate_images("ConvNet", digits, images, labels, 0.01, recipe, seed=1)[1]
-    second = evaluate_images("ConvNet", digits, images, labels, 0.01, recipe, seed=1)[1]
+    job = EvaluationJob("ConvNet", digits, TrainingSet(images, labels, lr=0.01), recipe, seed=1)
+    first, second = train_and_test(job)[1], train_and_test(job)[1]
     assert first == second
 
 

@@ -17,8 +17,8 @@ import pytest
 import torch
 
 from benchmark.buffer import Buffer
+from benchmark.options import RunOptions
 from benchmark.runner import run
-from benchmark.suites.options import RunOptions
 
 ROOT = Path(__file__).resolve().parents[1]
 DM = "dm:iterations=5"
@@ -71,7 +71,7 @@ def test_same_seeds_on_cpu_give_identical_payloads_and_accuracies(two_clean_runs
     a, b = buffers(first), buffers(second)
     assert a.keys() == b.keys() and len(a) == len(STRATEGIES)
     for name in a:
-        assert a[name].manifest["sha256"] == b[name].manifest["sha256"], a[name].manifest["strategy"]
+        assert a[name].manifest["sha256"] == b[name].manifest["sha256"], a[name].manifest["spec"]
         for tensor in a[name].tensors:
             assert torch.equal(a[name].tensors[tensor], b[name].tensors[tensor])
     ra, rb = read_records(first), read_records(second)
@@ -93,7 +93,8 @@ DRIVER = textwrap.dedent(
     import functools, os, signal, sys, threading
 
     import benchmark.atomic as atomic
-    import benchmark.suites.workbench as workbench
+    import benchmark.engine.buffers as buffers
+    import benchmark.engine.evaluation as evaluation
 
     point, n, argv = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
     calls = {"n": 0}
@@ -114,17 +115,17 @@ DRIVER = textwrap.dedent(
         return real_replace(src, dst)
 
     atomic.os.replace = replace
-    workbench.FitContext = functools.partial(workbench.FitContext, checkpoint_every_s=0.0)
-    real_evaluate = workbench.evaluate_images
+    buffers.FitContext = functools.partial(buffers.FitContext, checkpoint_every_s=0.0)
+    real_train = evaluation.train_and_test
 
-    def evaluate_images(*args, **kwargs):
+    def train_and_test(*args, **kwargs):
         if point == "evaluate":
             calls["n"] += 1
         if point == "evaluate" and calls["n"] == n:
             threading.Timer(0.3, die).start()
-        return real_evaluate(*args, **kwargs)
+        return real_train(*args, **kwargs)
 
-    workbench.evaluate_images = evaluate_images
+    evaluation.train_and_test = train_and_test
     from benchmark.cli import main
 
     sys.exit(main(argv))
@@ -133,7 +134,7 @@ DRIVER = textwrap.dedent(
 
 
 def test_sigkill_at_every_stage_then_rerun_equals_an_uninterrupted_run(two_clean_runs, tmp_path):
-    reference = {n: r for n, r in read_records(two_clean_runs[0]).items() if r["config"]["strategy"]
+    reference = {n: r for n, r in read_records(two_clean_runs[0]).items() if r["config"]["spec"]
                  .startswith("dm:")}  # fmt: skip
     assert len(reference) == 1
     driver = tmp_path / "driver.py"
@@ -255,7 +256,7 @@ def test_a_speed_configuration_the_budget_cannot_hold_is_recorded_does_not_fit(t
 
 def test_a_patch_not_dividing_the_image_fails_the_cell_naming_the_valid_patches(tmp_path):
     run(options(tmp_path, ["speed:objective=dm:patch=3", "random"]))
-    by_strategy = {r["config"]["strategy"].split(":")[0]: r for r in read_records(tmp_path).values()}
+    by_strategy = {r["config"]["strategy"]: r for r in read_records(tmp_path).values()}
     failed = by_strategy["speed"]
     assert failed["status"] == "failed"
     assert "patch=3 does not divide the image side 8×8; choose one of 1, 2, 4, 8" in failed["error"]

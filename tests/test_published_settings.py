@@ -15,15 +15,13 @@ import torch.nn.functional as F
 from test_datasets_formats import write_cifar10
 
 from benchmark.data import DatasetOptions, load_dataset
+from benchmark.engine import Engine
 from benchmark.errors import UserInputError
-from benchmark.plugins import load_entry_point_plugins
+from benchmark.options import RunOptions
 from benchmark.profiles import load_profile
+from benchmark.registries import SUITES
 from benchmark.spec import parse_spec
 from benchmark.strategy import resolve
-from benchmark.suites.options import RunOptions
-from benchmark.suites.workbench import Workbench
-
-load_entry_point_plugins()
 
 # PROTOCOL.md §6 rows: (K, k, D, R, H, patch, λ, batch_syn, syn_steps, max_start)
 PAPER_ROWS = {
@@ -194,14 +192,19 @@ def test_tm_student_with_momentum_is_the_unrolled_formula(digits, tmp_path, chec
 
 
 def test_paper_profile_whitens_cifar_for_every_strategy_but_not_in_continual():
-    paper, quick = load_profile("paper"), load_profile("quick")
+    random = resolve(parse_spec("random"), "paper", "cifar10", 1)
+
+    def preprocessing(profile: str, suite: str, dataset: str) -> str:
+        instance = SUITES.get(suite)(RunOptions(profile=profile), load_profile(profile), None)
+        return instance.preprocessing(dataset, random, 1)
+
     for suite in ("standard", "cross-arch", "corruption"):
-        assert paper.preprocessing(suite, "cifar10") == "zca"
-        assert paper.preprocessing(suite, "cifar100") == "zca"
-        assert paper.preprocessing(suite, "tinyimagenet") == "meanstd"
-        assert quick.preprocessing(suite, "cifar10") == "meanstd"
-    assert paper.preprocessing("continual", "cifar100") == "meanstd"  # decision 6
-    assert paper.preprocessing(None, "cifar10") == "zca"  # `distill` outside a suite
+        assert preprocessing("paper", suite, "cifar10") == "zca"
+        assert preprocessing("paper", suite, "cifar100") == "zca"
+        assert preprocessing("paper", suite, "tinyimagenet") == "meanstd"
+        assert preprocessing("quick", suite, "cifar10") == "meanstd"
+    assert preprocessing("paper", "continual", "cifar100") == "meanstd"  # decision 6
+    assert load_profile("paper").preprocessing("cifar10") == "zca"  # `distill` outside a suite
 
 
 def test_fashion_mnist_and_digits_loaders_honour_a_zca_request(tmp_path, digits):
@@ -217,25 +220,28 @@ def zca_bench(tmp_path):
     options = RunOptions(
         profile="paper", output_dir=tmp_path / "out", data_root=tmp_path / "data", show_progress=False
     )
-    return Workbench(options, load_profile("paper"))
+    profile = load_profile("paper")
+    engine = Engine(options, profile)
+    return SUITES.get("standard")(options, profile, engine)
 
 
 def test_paper_cifar10_buffers_are_made_on_zca_data_and_record_it(zca_bench):
-    bench = zca_bench
-    resolved = bench.resolve("random", "cifar10", 1)
-    assert bench.preprocessing("standard", "cifar10", resolved, 1) == "zca"
-    data = bench.data("cifar10", "zca")
-    outcome = bench.obtain_buffer(data, resolved, 1, 0)
+    suite = zca_bench
+    resolved = suite.engine.buffers.resolve("random", "cifar10", 1)
+    assert suite.preprocessing("cifar10", resolved, 1) == "zca"
+    data = suite.data("cifar10", resolved, 1)
+    assert data.preprocessing == "zca"
+    outcome = suite.engine.buffers.obtain(data, resolved, 1, 0)
     manifest = outcome.buffer.manifest
     assert manifest["preprocessing"] == "zca" and manifest["whitening"] == data.whitening_key
     # a person sees the real pixels again (ZCA undone), one real training image per class
-    pixels, labels = outcome.buffer.pixels(bench.store.root)
+    pixels, labels = outcome.buffer.pixels(suite.engine.store.cache_root)
     raw = data.to_pixels(data.train.images)
     for image, label in zip(pixels, labels, strict=True):
         same_class = raw[data.train.labels == label]
         assert (same_class - image).abs().amax(dim=(1, 2, 3)).min() < 1e-3
     # evaluating it under mean/std preprocessing is refused in one line
-    meanstd = bench.data("cifar10", "meanstd")
+    meanstd = suite.engine.buffers.data("cifar10", "meanstd")
     with pytest.raises(UserInputError, match="'zca' preprocessing") as error:
         outcome.buffer.check_data(meanstd)
     assert "\n" not in str(error.value)
@@ -244,40 +250,42 @@ def test_paper_cifar10_buffers_are_made_on_zca_data_and_record_it(zca_bench):
 def test_evaluate_command_refuses_another_preprocessing(zca_bench, capsys):
     from benchmark.cli import main
 
-    bench = zca_bench
-    data = bench.data("cifar10", "zca")
-    outcome = bench.obtain_buffer(data, bench.resolve("random", "cifar10", 1), 1, 0)
-    path = bench.store.buffer_path("random", outcome.key)
+    engine = zca_bench.engine
+    data = engine.buffers.data("cifar10", "zca")
+    outcome = engine.buffers.obtain(data, engine.buffers.resolve("random", "cifar10", 1), 1, 0)
+    path = engine.store.buffer_path("random", outcome.key)
     code = main(
-        ["evaluate", str(path), "--preprocessing", "meanstd", "--data-root", str(bench.options.data_root),
-         "--output-dir", str(bench.store.root), "--no-progress"]
+        ["evaluate", str(path), "--preprocessing", "meanstd", "--data-root", str(engine.options.data_root),
+         "--output-dir", str(engine.store.root), "--no-progress"]
     )  # fmt: skip
     err = capsys.readouterr().err.strip()
     assert code == 2 and err.count("\n") == 0 and "--preprocessing zca" in err
 
 
 def test_original_recipes(zca_bench):
-    bench = zca_bench
-    bench.options.eval_recipe = "original"
-    speed = bench.resolve("speed", "cifar10", 10)
-    recipe = bench.recipe("standard", "ConvNet", speed, "cifar10", 10)
+    suite = zca_bench
+    resolve = suite.engine.buffers.resolve
+    suite.options.eval_recipe = "original"
+    speed = resolve("speed", "cifar10", 10)
+    recipe = suite.recipe("ConvNet", speed, "cifar10", 10)
     assert recipe.standardize and recipe.name == "original"
-    assert bench.preprocessing("standard", "cifar10", speed, 10) == "zca"
-    haba = bench.resolve("haba", "cifar10", 10)
-    assert bench.recipe("standard", "ConvNet", haba, "cifar10", 10).standardize
-    tm50, tm10 = bench.resolve("tm", "cifar10", 50), bench.resolve("tm", "cifar10", 10)
-    assert bench.preprocessing("standard", "cifar10", tm50, 50) == "meanstd"  # MTT's IPC 50: no ZCA
-    assert bench.preprocessing("standard", "cifar10", tm10, 10) == "zca"
-    assert not bench.recipe("standard", "ConvNet", tm10, "cifar10", 10).standardize
-    dm = bench.resolve("dm", "cifar10", 10)
-    assert bench.preprocessing("standard", "cifar10", dm, 10) == "meanstd"
-    bench.options.eval_recipe = "suite"
-    assert not bench.recipe("standard", "ConvNet", speed, "cifar10", 10).standardize
-    assert bench.preprocessing("standard", "cifar10", dm, 10) == "zca"
+    assert suite.preprocessing("cifar10", speed, 10) == "zca"
+    haba = resolve("haba", "cifar10", 10)
+    assert suite.recipe("ConvNet", haba, "cifar10", 10).standardize
+    tm50, tm10 = resolve("tm", "cifar10", 50), resolve("tm", "cifar10", 10)
+    assert suite.preprocessing("cifar10", tm50, 50) == "meanstd"  # MTT's IPC 50: no ZCA
+    assert suite.preprocessing("cifar10", tm10, 10) == "zca"
+    assert not suite.recipe("ConvNet", tm10, "cifar10", 10).standardize
+    dm = resolve("dm", "cifar10", 10)
+    assert suite.preprocessing("cifar10", dm, 10) == "meanstd"
+    suite.options.eval_recipe = "suite"
+    assert not suite.recipe("ConvNet", speed, "cifar10", 10).standardize
+    assert suite.preprocessing("cifar10", dm, 10) == "zca"
 
 
 def test_standardised_recipe_feeds_every_batch_standardised(digits, monkeypatch):
     import benchmark.training.evaluate as evaluate_module
+    from benchmark.training.job import EvaluationJob, TrainingSet
     from benchmark.training.recipe import EvalRecipe
 
     seen = []
@@ -294,7 +302,8 @@ def test_standardised_recipe_feeds_every_batch_standardised(digits, monkeypatch)
     monkeypatch.setattr(evaluate_module, "create_network", lambda *a, **k: Recorder())
     images, labels = digits.train.images[:40] * 3 + 1, digits.train.labels[:40]
     recipe = EvalRecipe(epochs=2, batch_size=16, dsa="auto", standardize=True)
-    evaluate_module.evaluate_images("MLP", digits, images, labels, 0.01, recipe, 0, show_progress=False)
+    job = EvaluationJob("MLP", digits, TrainingSet(images, labels, lr=0.01), recipe, 0)
+    evaluate_module.train_and_test(job)
     assert len(seen) == 2 * math.ceil(40 / 16) + 1  # training batches, then the test split
     for mean, std, _ in seen:
         assert mean == pytest.approx(0, abs=1e-5) and std == pytest.approx(1, abs=1e-5)

@@ -10,12 +10,12 @@ import torch
 
 ray = pytest.importorskip("ray")
 
+from benchmark.engine import Engine  # noqa: E402
+from benchmark.options import RunOptions  # noqa: E402
 from benchmark.profiles import load_profile  # noqa: E402
 from benchmark.registries import EXECUTORS, SUITES  # noqa: E402
 from benchmark.runner import run  # noqa: E402
-from benchmark.suites.options import RunOptions  # noqa: E402
-from benchmark.suites.standard import BufferCell  # noqa: E402
-from benchmark.suites.workbench import Workbench  # noqa: E402
+from benchmark.suites.base import Cell  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -71,13 +71,13 @@ def test_ray_run_writes_the_same_records_as_a_local_run(tmp_path, cluster):
 def test_a_raising_cell_is_recorded_as_failed_and_the_others_finish_and_resume(tmp_path, cluster):
     opts = options(tmp_path, "ray", ipcs=[1, 2], repeats=1)
     profile = load_profile(opts.profile)
-    suite = SUITES.get(opts.suite)(opts, profile, Workbench(opts, profile))
-    broken = BufferCell("no_such_dataset", "random", 1, 0)
+    suite = SUITES.get(opts.suite)(opts, profile, Engine(opts, profile))
+    broken = Cell("no_such_dataset", "random", 1, 0)
     EXECUTORS.get("ray")().run(suite, [*suite.cells(), broken])
     found = records(opts.output_dir)
     failed = [r for r in found.values() if r["status"] == "failed"]
     assert len(failed) == 1 and "no_such_dataset" in failed[0]["error"]
-    cell_config = {"dataset": "no_such_dataset", "strategy": "random", "ipc": 1, "seed": 0}
+    cell_config = {"dataset": "no_such_dataset", "spec": "random", "ipc": 1, "seed": 0}
     assert failed[0]["config"] == {"suite": "standard", "profile": "smoke"} | cell_config
     ok = {k: r for k, r in found.items() if r["status"] == "ok"}
     assert sorted(r["config"]["ipc"] for r in ok.values()) == [1, 2]
@@ -100,6 +100,6 @@ def test_missing_ray_names_the_extra(monkeypatch, tmp_path):
     monkeypatch.setitem(sys.modules, "ray", None)
     opts = options(tmp_path, "ray")
     profile = load_profile(opts.profile)
-    suite = SUITES.get(opts.suite)(opts, profile, Workbench(opts, profile))
+    suite = SUITES.get(opts.suite)(opts, profile, Engine(opts, profile))
     with pytest.raises(UserInputError, match=r"pip install 'distill-benchmark\[ray\]'"):
         EXECUTORS.get("ray")().run(suite, suite.cells())

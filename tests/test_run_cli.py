@@ -49,7 +49,7 @@ def test_run_writes_records_prints_table_and_a_rerun_does_no_work(tmp_path):
     cli("run", "--profile", "smoke", "--strategies", "random", "--output-dir", str(tmp_path))
     assert {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*") if p.is_file()} == mtimes
     csv = cli("show", "--format", "csv", "--output-dir", str(tmp_path)).stdout
-    assert csv.splitlines()[0].startswith("key,dataset,suite,profile,strategy")
+    assert csv.splitlines()[0].startswith("key,dataset,preprocessing,suite,profile,spec,strategy")
     assert len(csv.splitlines()) == 5
 
 
@@ -87,7 +87,7 @@ def test_readme_plugin_example_runs_through_plugin_flag(tmp_path):
     out = cli("--plugin", "examples/mean_groups.py", *run, "--output-dir", str(tmp_path)).stdout
     assert "mean_groups" in out
     [record] = records(tmp_path).values()
-    assert record["status"] == "ok" and record["config"]["strategy"] == "mean_groups:group=2"
+    assert record["status"] == "ok" and record["config"]["spec"] == "mean_groups:group=2"
 
 
 def wait_for_records(folder, count, process, timeout=120):
@@ -123,4 +123,5 @@ def test_sigkill_mid_run_loses_nothing_and_duplicates_nothing(tmp_path):
 def test_show_formats(tmp_path):
     cli("run", "--profile", "smoke", "--ipc", "1", "--repeats", "1", "--output-dir", str(tmp_path))
     assert "accuracy" in cli("show", "--format", "json", "--output-dir", str(tmp_path)).stdout
-    assert "standard (smoke)" in cli("show", "--format", "table", "--output-dir", str(tmp_path)).stdout
+    shown = cli("show", "--format", "table", "--output-dir", str(tmp_path)).stdout
+    assert "digits · standard · smoke" in shown

@@ -6,7 +6,6 @@ from benchmark.buffer import Buffer
 from benchmark.data.classdata import ClassData, Split
 from benchmark.distill.loop import distill, make_optimizers
 from benchmark.distill.objective import Objective
-from benchmark.plugins import load_entry_point_plugins
 from benchmark.strategy import FitContext
 from speed.decoder import decode_speed
 from speed.parameterization import SpeedParameterization
@@ -56,7 +55,6 @@ def test_shapes_plan_and_budget():
 
 
 def test_export_decodes_bit_identically_after_save_and_load(tmp_path):
-    load_entry_point_plugins()
     for scope in ("global", "local"):
         p, _ = make({"scope": scope})
         expected = eval_images(p)

@@ -4,7 +4,7 @@ import json
 import pytest
 
 from benchmark.errors import DoesNotFitError, UserInputError
-from speed.planner import DATASETS, PAPER, PLANNER, default_architecture, paper_preset, plan
+from speed.planner import PAPER, PLANNER, dataset_shape, default_architecture, paper_preset, plan
 
 PUBLISHED = {
     ("cifar10", 1): 17, ("cifar10", 10): 124, ("cifar10", 50): 272,
@@ -16,7 +16,7 @@ PUBLISHED = {
 
 @pytest.mark.parametrize("dataset,ipc", sorted(PUBLISHED))
 def test_all_ten_paper_rows(dataset, ipc):
-    image_shape, classes = DATASETS[dataset]
+    image_shape, classes = dataset_shape(dataset)
     result = plan(classes, ipc, image_shape, **default_architecture(dataset, ipc))
     assert (
         result.images_per_class == PUBLISHED[(dataset, ipc)] == paper_preset(dataset, ipc)["images_per_class"]
@@ -99,9 +99,7 @@ def test_cli_unknown_dataset(capsys):
 
 
 def test_registered():
-    from benchmark.plugins import load_entry_point_plugins
-    from benchmark.registries import DECODERS, PARAMETERIZATIONS, PLANNERS, STRATEGIES
+    from benchmark.registries import COMMANDS, DECODERS, PARAMETERIZATIONS, STRATEGIES
 
-    load_entry_point_plugins()
-    assert PLANNERS.get("speed") is PLANNER
+    assert COMMANDS.get("plan speed") is PLANNER
     assert "speed" in DECODERS and "speed" in PARAMETERIZATIONS and "speed" in STRATEGIES

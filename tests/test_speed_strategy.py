@@ -13,9 +13,7 @@ if "speed_test_mse" not in OBJECTIVES:
 
 
 def test_paper_presets_for_tm():
-    from benchmark.plugins import load_entry_point_plugins
 
-    load_entry_point_plugins()  # the tm objective
     preset = SpeedStrategy.presets("paper", "cifar10", 1, {})
     assert (preset["dim"], preset["tokens"], preset["k"], preset["heads"], preset["patch"]) == (
         32,
@@ -35,9 +33,7 @@ def test_paper_presets_for_tm():
 
 
 def test_quick_presets_depend_on_objective():
-    from benchmark.plugins import load_entry_point_plugins
 
-    load_entry_point_plugins()  # the dm and tm objectives
     dm = SpeedStrategy.presets("quick", "fashion_mnist", 1, {"objective": "dm"})
     assert (dm["optimizer"], dm["sparsify"], dm["init"]) == ("adam", "forward", "real")
     assert dm["lr_saet"] == dm["lr_scm"] == dm["lr_freenet"] == 3e-3  # the validation study's choice
@@ -52,9 +48,7 @@ def test_quick_presets_depend_on_objective():
 
 
 def test_strategy_resolves_and_fits_with_any_objective():
-    from benchmark.plugins import load_entry_point_plugins
 
-    load_entry_point_plugins()
     assert strategy_class("speed") is SpeedStrategy
     spec = Spec("speed", {"objective": "speed_test_mse", "iterations": 5, "init_steps": 5})
     resolved = resolve(spec, "quick", "fake", 4)

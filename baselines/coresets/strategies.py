@@ -16,11 +16,11 @@ from baselines.coresets import feature_network as fn
 from baselines.coresets.forgetting import forgetting_counts, select_most_forgotten
 from baselines.coresets.herding import herding_select
 from baselines.coresets.kcenter import kcenter_select
-from baselines.pixels import pixel_buffer
 from benchmark.budget import Budget
 from benchmark.buffer import Buffer
 from benchmark.data.classdata import ClassData
 from benchmark.errors import UserInputError
+from benchmark.pixels import pixel_buffer
 from benchmark.progress import progress
 from benchmark.seeding import derive_seed
 from benchmark.seeding import generator as make_generator

@@ -1,48 +1,57 @@
-"""Profiles (decision 9): suite-level settings in TOML files shipped with the package.
+"""Profiles (decision 9): ``quick`` (the CPU default), ``paper`` (the published protocols), ``smoke``.
 
-``quick`` is the CPU default; ``paper`` reproduces the published protocols. The profile name is
-part of every record, so tables never mix them.
+A suite carries its own default settings for each profile next to its code (``Suite.defaults``), so
+an outside suite needs no harness file. A profile's TOML file here holds its description, its
+dataset preprocessing, and optional overrides: a ``[<suite>]`` table replaces settings of that suite
+(``[<suite>.recipes.<network>]`` one network's recipe keys). The profile name is part of every
+record, so tables never mix profiles.
 
-Preprocessing is part of the profile and dataset, not of the strategy (decision 5): a top-level
+Preprocessing is part of the profile and dataset, not of the strategy (decision 5): the top-level
 ``[preprocessing]`` table maps datasets to ``zca`` (default ``meanstd``); a suite's own
-``preprocessing`` table replaces it (the continual suite: mean/std only, decision 6).
+``preprocessing`` setting replaces it (the continual suite: mean/std only, decision 6).
 """
 
 from __future__ import annotations
 
+import copy
 import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
 from benchmark.errors import UnknownNameError, UserInputError
-from benchmark.training.recipe import EvalRecipe
 
 
 @dataclass(frozen=True)
 class Profile:
     name: str
     description: str
-    suites: dict[str, dict[str, Any]]
-    preprocessings: dict[str, str] = field(default_factory=dict)
+    overrides: dict[str, dict[str, Any]] = field(default_factory=dict)  # suite → settings
+    preprocessings: dict[str, str] = field(default_factory=dict)  # dataset → meanstd | zca
 
-    def suite(self, suite: str) -> dict[str, Any]:
-        if suite not in self.suites:
+    def settings(self, suite: type) -> dict[str, Any]:
+        """The suite's defaults for this profile with this profile's overrides on top."""
+        defaults = suite.defaults.get(self.name)
+        override = self.overrides.get(suite.name)
+        if defaults is None and override is None:
+            have = ", ".join(sorted(suite.defaults)) or "none"
             raise UserInputError(
-                f"profile {self.name!r} has no settings for suite {suite!r}; it has: {', '.join(self.suites)}"
+                f"suite {suite.name!r} has no settings for profile {self.name!r}; use --profile with "
+                f"one of: {have}"
             )
-        return {k: v for k, v in self.suites[suite].items() if k not in ("recipes", "preprocessing")}
+        merged = copy.deepcopy(defaults or {})
+        for key, value in copy.deepcopy(override or {}).items():
+            if key == "recipes":
+                recipes = merged.setdefault("recipes", {})
+                for network, keys in value.items():
+                    recipes[network] = recipes.get(network, {}) | keys
+            else:
+                merged[key] = value
+        return merged
 
-    def preprocessing(self, suite: str | None, dataset: str) -> str:
-        """``meanstd`` or ``zca`` for ``dataset`` in ``suite`` (None: the profile's own table)."""
-        table = self.suites.get(suite, {}).get("preprocessing", self.preprocessings) if suite else None
-        return (self.preprocessings if table is None else table).get(dataset, "meanstd")
-
-    def recipe(self, suite: str, network: str) -> EvalRecipe:
-        """The suite's evaluation recipe for ``network`` (its ``default`` recipe if none is named)."""
-        recipes = self.suites.get(suite, {}).get("recipes", {})
-        settings = dict(recipes.get("default", {})) | dict(recipes.get(network, {}))
-        return EvalRecipe.from_settings(settings)
+    def preprocessing(self, dataset: str) -> str:
+        """``meanstd`` or ``zca`` for ``dataset`` outside any suite's own setting."""
+        return self.preprocessings.get(dataset, "meanstd")
 
 
 def profile_names() -> list[str]:

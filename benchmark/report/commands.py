@@ -15,14 +15,15 @@ def build_leaderboard(output_dir: str | Path, figures: bool = True) -> dict[str,
     from benchmark.atomic import atomic_write_bytes
     from benchmark.report.figures import buffer_grids, table_figures
     from benchmark.report.render import render_html, render_markdown
-    from benchmark.report.tables import build_tables, records_frame, table_csv_frame
+    from benchmark.report.tables import build_tables, table_csv_frame
+    from benchmark.results.frame import records_frame
     from benchmark.results.store import ResultStore
 
     store = ResultStore(output_dir)
     root = store.root
     records = store.records()
     tables = build_tables(records)
-    table_dir = root / "tables"
+    table_dir = store.tables_dir
     table_dir.mkdir(parents=True, exist_ok=True)
     csvs = []
     if records:
@@ -36,21 +37,21 @@ def build_leaderboard(output_dir: str | Path, figures: bool = True) -> dict[str,
         csvs.append(path)
     made, notes = [], []
     if figures and records:
-        figure_dir = root / "figures"
+        figure_dir = store.figures_dir
         made = table_figures(tables, figure_dir)
         grids, notes = buffer_grids(records, store, figure_dir)
         made += grids
     markdown = render_markdown(tables, made, notes, root)
-    atomic_write_bytes(root / "leaderboard.md", markdown.encode())
-    atomic_write_bytes(root / "leaderboard.html", render_html(tables, made, notes).encode())
+    atomic_write_bytes(store.leaderboard_path("md"), markdown.encode())
+    atomic_write_bytes(store.leaderboard_path("html"), render_html(tables, made, notes).encode())
     return {
         "records": len(records),
         "tables": tables,
         "csvs": csvs,
         "figures": made,
         "notes": notes,
-        "markdown": root / "leaderboard.md",
-        "html": root / "leaderboard.html",
+        "markdown": store.leaderboard_path("md"),
+        "html": store.leaderboard_path("html"),
     }
 
 
@@ -84,8 +85,7 @@ def run_compare(output_dir: str | Path):
     store = ResultStore(output_dir)
     frame = compare_frame(store.records())
     if not frame.empty:
-        (store.root / "tables").mkdir(parents=True, exist_ok=True)
-        atomic_write_bytes(store.root / "tables" / "compare.csv", frame.to_csv(index=False).encode())
+        atomic_write_bytes(store.tables_dir / "compare.csv", frame.to_csv(index=False).encode())
     return frame
 
 
@@ -97,7 +97,7 @@ class CompareCommand:
 
     def run(self, args: argparse.Namespace) -> int:
         from benchmark.report.compare import format_compare
-        from benchmark.report.reported import CAUTION
+        from benchmark.report.reported import load_reported
 
         frame = run_compare(args.output_dir)
         if frame.empty:
@@ -112,7 +112,8 @@ class CompareCommand:
             f"\n{int(matched.sum())} of {len(frame)} rows have a reported counterpart; "
             f"{int((frame['within_std'] == True).sum())} lie within the reported std."  # noqa: E712
         )
-        print(f"Caution: {CAUTION}")
+        for caution in sorted({c for c in load_reported()["caution"] if c}):
+            print(f"Caution: {caution}")
         return 0
 
 
@@ -121,7 +122,7 @@ def run_contrast(output_dir: str | Path, baselines: list[str], level: float):
     from benchmark.atomic import atomic_write_bytes
     from benchmark.errors import UserInputError
     from benchmark.report.contrast import contrast_frame
-    from benchmark.report.tables import records_frame
+    from benchmark.results.frame import records_frame
     from benchmark.results.store import ResultStore
 
     store = ResultStore(output_dir)
@@ -135,8 +136,7 @@ def run_contrast(output_dir: str | Path, baselines: list[str], level: float):
         )
     frame = contrast_frame(records, baselines, level)
     if not frame.empty:
-        (store.root / "tables").mkdir(parents=True, exist_ok=True)
-        atomic_write_bytes(store.root / "tables" / "contrast.csv", frame.to_csv(index=False).encode())
+        atomic_write_bytes(store.tables_dir / "contrast.csv", frame.to_csv(index=False).encode())
     return frame
 
 

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from benchmark.report.reported import load_reported, spec_matches
-from benchmark.report.tables import _missing, records_frame
+from benchmark.results.frame import missing, records_frame
 
 PROFILE = "paper"
 COLUMNS = ["dataset", "suite", "strategy", "ipc", "network", "recipe", "measured", "n", "reported",
@@ -24,14 +24,14 @@ COLUMNS = ["dataset", "suite", "strategy", "ipc", "network", "recipe", "measured
 
 def compare_frame(records: list[dict[str, Any]], reported: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per (measured paper-profile cell, reported counterpart); cells without one keep a row."""
-    records = [r for r in records if r["config"].get("profile") == PROFILE]
+    records = [r for r in records if r.config.get("profile") == PROFILE]
     if not records:
         return pd.DataFrame(columns=COLUMNS)
     reported = load_reported() if reported is None else reported
     frame = records_frame(records)
     frame = frame[(frame["metric"] == "accuracy") & frame["step"].isna()]
     rows = []
-    keys = ["dataset", "suite", "strategy", "strategy_name", "label", "ipc", "network", "recipe"]
+    keys = ["dataset", "suite", "spec", "strategy", "label", "ipc", "network", "recipe"]
     for values, group in frame.groupby(keys, dropna=False, sort=True):
         cell = dict(zip(keys, values, strict=True))
         ok = group.loc[group["status"] == "ok", "value"].dropna().astype(float) * 100
@@ -58,11 +58,11 @@ def compare_frame(records: list[dict[str, Any]], reported: pd.DataFrame | None =
         for _, rep in matches.iterrows():
             diff = measured - rep["mean"] if len(ok) else np.nan
             rep_std = rep["std"]
-            within = None if np.isnan(diff) or _missing(rep_std) else bool(abs(diff) <= rep_std + 1e-9)
+            within = None if np.isnan(diff) or missing(rep_std) else bool(abs(diff) <= rep_std + 1e-9)
             rows.append(
                 base
                 | {
-                    "reported": f"{rep['mean']:.1f}" + ("" if _missing(rep_std) else f" ± {rep_std:.1f}"),
+                    "reported": f"{rep['mean']:.1f}" + ("" if missing(rep_std) else f" ± {rep_std:.1f}"),
                     "source": f"{rep['source']}, {rep['table']}"
                     + (f" ({rep['spec']})" if rep["spec"] else ""),
                     "difference": diff,
@@ -76,24 +76,23 @@ def _counterparts(reported: pd.DataFrame, cell: dict[str, Any]) -> pd.DataFrame:
     rep = reported[
         (reported["dataset"] == cell["dataset"])
         & (reported["suite"] == cell["suite"])
-        & (reported["strategy"] == cell["strategy_name"])
+        & (reported["strategy"] == cell["strategy"])
         & (reported["network"] == cell["network"])
         & (reported["metric"] == "accuracy")
     ]
     ipc = cell["ipc"]
-    rep = rep[rep["ipc"].isna() | (rep["ipc"] == (ipc if not _missing(ipc) else -1))]
-    if cell["strategy_name"] != "whole":
-        rep = rep[rep["ipc"].notna()]
-    return rep[[spec_matches(cell["strategy"], spec) for spec in rep["spec"]]]
+    # a published number without an IPC (an upper bound) is compared at every IPC
+    rep = rep[rep["ipc"].isna() | (rep["ipc"] == (ipc if not missing(ipc) else -1))]
+    return rep[[spec_matches(cell["spec"], spec) for spec in rep["spec"]]]
 
 
 def format_compare(frame: pd.DataFrame) -> str:
     if frame.empty:
         return ""
     shown = frame.copy()
-    shown["difference"] = shown["difference"].map(lambda d: "" if _missing(d) else f"{d:+.2f}")
+    shown["difference"] = shown["difference"].map(lambda d: "" if missing(d) else f"{d:+.2f}")
     shown["within_std"] = shown["within_std"].map(lambda w: "" if w is None else ("yes" if w else "no"))
-    shown["ipc"] = shown["ipc"].map(lambda v: "" if _missing(v) else str(int(v)))
+    shown["ipc"] = shown["ipc"].map(lambda v: "" if missing(v) else str(int(v)))
     columns = ["dataset", "suite", "strategy", "ipc", "network", "measured", "reported", "difference",
                "within_std", "source"]  # fmt: skip
     return shown[columns].to_string(index=False)

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from benchmark.report.tables import records_frame
+from benchmark.results.frame import records_frame
 
 GROUP_KEYS = ["dataset", "suite", "profile", "recipe", "ipc", "network"]
 COLUMNS = GROUP_KEYS + [

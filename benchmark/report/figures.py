@@ -1,6 +1,7 @@
-"""Figures (matplotlib, Agg; PNG and SVG) for the leaderboard, made only where records exist:
-continual accuracy per step (paper Fig. 2), accuracy per corruption (Fig. 3), cross-architecture
-accuracy, accuracy against storage, and a grid of each referenced buffer's synthetic images."""
+"""Figures (matplotlib, Agg; PNG and SVG) for the leaderboard, made only where records exist, of the
+kind each suite's table declares: ``lines`` along an axis (continual steps, paper Fig. 2), ``bars``
+over the columns (corruptions, Fig. 3; networks), ``storage`` (accuracy against storage); and a grid
+of each referenced buffer's synthetic images."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from benchmark.report.tables import AVERAGE_INCREMENTAL, FINAL, UNRANKED, Table, _missing
+from benchmark.report.tables import Table
+from benchmark.results.frame import missing
 
 MAX_PER_CLASS = 10
 MAX_CLASSES = 20
@@ -26,7 +28,7 @@ def _pyplot():
 
 
 def _slug(*parts: Any) -> str:
-    text = "_".join(str(p) for p in parts if not _missing(p) and str(p) != "")
+    text = "_".join(str(p) for p in parts if not missing(p) and str(p) != "")
     return re.sub(r"[^A-Za-z0-9_.=-]+", "-", text).strip("-")
 
 
@@ -45,26 +47,46 @@ def _measured(table: Table):
     return cells[cells["mean"].notna()]
 
 
-def continual_figures(table: Table, folder: Path) -> list[dict[str, Any]]:
+def _setting_keys(table: Table) -> list[str]:
+    """Row keys other than the label: one figure per setting (e.g. IPC and network)."""
+    return [k for k in table.row_keys if k != "label"]
+
+
+def _setting_title(keys: list[str], values: tuple) -> str:
+    names = {"ipc": "IPC", "network": ""}
+    return ", ".join(f"{names.get(k, k)} {v}".strip() for k, v in zip(keys, values, strict=True))
+
+
+def _groups(cells, keys: list[str]):
+    if not keys:
+        yield (), cells
+        return
+    for values, part in cells.groupby(keys, dropna=False, sort=True):
+        yield (values if isinstance(values, tuple) else (values,)), part
+
+
+def line_figures(table: Table, folder: Path) -> list[dict[str, Any]]:
+    """Accuracy along the table's axis (e.g. continual steps 1…T), one line per strategy."""
     plt = _pyplot()
     cells = _measured(table)
-    cells = cells[~cells["column"].isin([AVERAGE_INCREMENTAL, FINAL])]
+    cells = cells[cells["axis"].notna()]
+    keys = _setting_keys(table)
     figures = []
-    for (ipc, network), part in cells.groupby(["ipc", "network"], dropna=False, sort=True):
+    for values, part in _groups(cells, keys):
         fig, ax = plt.subplots(figsize=(6, 4))
         for label, line in part.groupby("label", sort=False):
-            line = line.assign(x=line["column"].str.replace("step ", "", regex=False).astype(float))
-            line = line.sort_values("x")
-            ax.errorbar(line["x"], line["mean"], yerr=line["std"], marker="o", capsize=3, label=label)
-        ax.set_xlabel("step")
-        ax.set_ylabel("test accuracy on classes seen (%)")
-        title = f"Continual: {table.dataset}, {network}, IPC {ipc} ({table.profile})"
+            line = line.sort_values("axis")
+            ax.errorbar(line["axis"], line["mean"], yerr=line["std"], marker="o", capsize=3, label=label)
+        ticks = sorted(part["axis"].unique())
+        ax.set_xticks(ticks)
+        ax.set_xticklabels([f"{t:g}" for t in ticks])
+        ax.set_xlabel(table.axis_label or "column")
+        ax.set_ylabel("test accuracy (%)")
+        title = f"{table.suite}: {table.dataset}, {_setting_title(keys, values)} ({table.profile})"
         ax.set_title(title)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
-        figures.append(
-            _save(fig, folder, _slug("continual", table.dataset, table.profile, network, ipc), title)
-        )
+        figures.append(_save(fig, folder, _slug(table.suite, table.dataset, table.profile, *values), title))
     return figures
 
 
@@ -88,31 +110,21 @@ def _grouped_bars(part, groups: list[str], title: str, ylabel: str, rotate: bool
     return fig
 
 
-def corruption_figures(table: Table, folder: Path) -> list[dict[str, Any]]:
+def bar_figures(table: Table, folder: Path) -> list[dict[str, Any]]:
+    """The columns (e.g. networks, corruptions) as groups of bars, one bar per strategy."""
     cells = _measured(table)
+    keys = _setting_keys(table)
     figures = []
-    for (ipc, network), part in cells.groupby(["ipc", "network"], dropna=False, sort=True):
+    for values, part in _groups(cells, keys):
         groups = [c for c in table.columns if c in set(part["column"])]
-        title = f"Corruptions: {table.dataset}, {network}, IPC {ipc} ({table.profile}), mean over severities"
-        fig = _grouped_bars(part, groups, title, "test accuracy (%)", rotate=True)
-        figures.append(
-            _save(fig, folder, _slug("corruption", table.dataset, table.profile, network, ipc), title)
-        )
-    return figures
-
-
-def cross_arch_figures(table: Table, folder: Path) -> list[dict[str, Any]]:
-    cells = _measured(table)
-    figures = []
-    for ipc, part in cells.groupby("ipc", dropna=False, sort=True):
-        groups = [c for c in table.columns if c in set(part["column"])]
-        title = f"Cross-architecture: {table.dataset}, IPC {ipc} ({table.profile})"
-        fig = _grouped_bars(part, groups, title, "test accuracy (%)", rotate=False)
-        figures.append(_save(fig, folder, _slug("cross-arch", table.dataset, table.profile, ipc), title))
+        title = f"{table.suite}: {table.dataset}, {_setting_title(keys, values)} ({table.profile})"
+        fig = _grouped_bars(part, groups, title, "test accuracy (%)", rotate=len(groups) > 6)
+        figures.append(_save(fig, folder, _slug(table.suite, table.dataset, table.profile, *values), title))
     return figures
 
 
 def storage_figures(table: Table, folder: Path) -> list[dict[str, Any]]:
+    """Accuracy against storage per network; upper bounds as a dashed line."""
     plt = _pyplot()
     cells = _measured(table)
     cells = cells[cells["storage"].notna()]
@@ -123,7 +135,7 @@ def storage_figures(table: Table, folder: Path) -> list[dict[str, Any]]:
         fig, ax = plt.subplots(figsize=(6, 4))
         for label, line in part.groupby("label", sort=False):
             line = line.sort_values("storage")
-            if line["strategy_name"].iloc[0] in UNRANKED:
+            if line["role"].iloc[0] == "upper_bound":
                 ax.axhline(line["mean"].max(), linestyle="--", color="gray", label=f"{label} (unbudgeted)")
                 continue
             ax.errorbar(line["storage"], line["mean"], yerr=line["std"], marker="o", capsize=3, label=label)
@@ -138,16 +150,13 @@ def storage_figures(table: Table, folder: Path) -> list[dict[str, Any]]:
     return figures
 
 
+FIGURES = {"lines": line_figures, "bars": bar_figures, "storage": storage_figures}
+
+
 def table_figures(tables: list[Table], folder: Path) -> list[dict[str, Any]]:
-    makers = {
-        "continual": continual_figures,
-        "corruption": corruption_figures,
-        "cross-arch": cross_arch_figures,
-        "standard": storage_figures,
-    }
     figures = []
     for table in tables:
-        maker = makers.get(table.suite)
+        maker = FIGURES.get(table.figure)
         if maker is not None and not _measured(table).empty:
             figures += maker(table, folder)
     return figures
@@ -162,18 +171,18 @@ def buffer_grids(
     """A grid of up to 10 images per class (min-max scaled per image) of every referenced buffer."""
     seen, figures, notes = set(), [], []
     for record in records:
-        name, key = record["config"].get("strategy_name"), record.get("buffer")
+        name, key = record.config.get("strategy"), record.buffer
         if not key or not name or (name, key) in seen:
             continue
         seen.add((name, key))
-        if name in UNRANKED:
-            continue  # the full training set, not synthetic images
+        if record.role == "upper_bound":
+            continue  # e.g. the full training set, not a buffer of images
         path = store.buffer_path(name, key)
         if not path.is_file():
             notes.append(f"buffer {name}/{key} is not in the store; no image grid")
             continue
         try:
-            figures.append(_buffer_grid(path, name, key, record["config"], folder, store.root))
+            figures.append(_buffer_grid(path, name, key, record.config, folder, store.cache_root))
         except Exception as error:  # a missing decoder or dataset must not stop the report
             notes.append(f"buffer {name}/{key}: no image grid ({type(error).__name__}: {error})")
     return figures, notes
@@ -199,7 +208,7 @@ def _buffer_grid(
             if c < len(part):
                 ax.imshow(_displayable(part[c].numpy()), cmap="gray", vmin=0, vmax=1)
         axes[r][0].set_title(str(classes[r]), fontsize=6, loc="left")
-    strategy = config.get("strategy", name)
+    strategy = config.get("spec", name)
     title = f"Buffer {name} ({config.get('dataset')}, IPC {config.get('ipc')}): {key[:12]}"
     fig.suptitle(f"{title}\n{strategy}"[:200], fontsize=7)
     return _save(fig, folder / "buffers", _slug("buffer", name, config.get("dataset"), key[:16]), title)

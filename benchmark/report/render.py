@@ -7,22 +7,30 @@ import html
 from pathlib import Path
 from typing import Any
 
-from benchmark.report.reported import CAUTION
-from benchmark.report.tables import Table, _missing
+from benchmark.report.tables import Table
+from benchmark.results.frame import missing
 
 HEADER_NAMES = {"label": "Strategy", "ipc": "IPC", "network": "Network"}
 STORAGE = "Storage / budget"
 EXPLANATION = (
     "Cells are mean ± std (percent, ddof 0) over every evaluation network of the cell (seeds × repeats; "
     "for continual steps also class orders). The best measured value of each column is in bold; "
-    "`whole` (the unbudgeted full training set) is shown but never ranked. Storage is in float32 "
-    "equivalents (the one learned scalar lr is exempt). The gain over `random` is the difference of "
-    "means, in points, at the same budget and setting."
+    "upper bounds (unbudgeted strategies) are shown but never ranked. Storage is in float32 "
+    "equivalents (the one learned scalar lr is exempt). The gain is the difference of means, in points, "
+    "over the strategy whose role is the reference, at the same budget and setting."
 )
 
 
+def _reference(table: Table) -> str:
+    return ", ".join(table.references) or "the reference"
+
+
+def _cautions(tables: list[Table]) -> list[str]:
+    return sorted({c for t in tables for c in t.cautions})
+
+
 def _row_text(table: Table, row: tuple) -> list[str]:
-    return ["" if _missing(v) else str(v) for v in row]
+    return ["" if missing(v) else str(v) for v in row]
 
 
 def _cell_text(table: Table, row: tuple, column: str, kind: str) -> tuple[str, bool]:
@@ -36,9 +44,9 @@ def _gain_text(table: Table, row: tuple, column: str) -> str:
     cell = table.cell(row, column)
     if cell is None:
         return ""
-    if cell["strategy_name"] == "random":
+    if cell["role"] == "reference":
         return "—"
-    return "" if _missing(cell["gain"]) else f"{cell['gain']:+.2f}"
+    return "" if missing(cell["gain"]) else f"{cell['gain']:+.2f}"
 
 
 # ---- Markdown ------------------------------------------------------------------------------------
@@ -81,12 +89,21 @@ def markdown_gain_table(table: Table) -> str:
 
 
 def render_markdown(tables: list[Table], figures: list[dict[str, Any]], notes: list[str], root: Path) -> str:
-    out = ["# Leaderboard", "", EXPLANATION, "", f"**Reported numbers.** {CAUTION}", ""]
+    out = ["# Leaderboard", "", EXPLANATION, ""]
+    cautions = _cautions(tables)
+    if cautions:
+        out += ["**Reported numbers** (italic, below each table, never ranked). " + " ".join(cautions), ""]
     if not tables:
         out += ["No records found.", ""]
     for table in tables:
         out += [f"## {table.title}", "", markdown_table(table), ""]
-        out += [f"Gain over `random` (points), {table.title}:", "", markdown_gain_table(table), ""]
+        if table.references:
+            out += [
+                f"Gain over {_reference(table)} (points), {table.title}:",
+                "",
+                markdown_gain_table(table),
+                "",
+            ]
     if figures:
         out += ["## Figures", ""]
         for figure in figures:
@@ -179,17 +196,20 @@ def html_gain_table(table: Table) -> str:
 
 
 def render_html(tables: list[Table], figures: list[dict[str, Any]], notes: list[str]) -> str:
-    body = [
-        "<h1>Leaderboard</h1>",
-        f"<p>{_h(EXPLANATION)}</p>",
-        f'<p class="caution"><strong>Reported numbers</strong> (italic, below each table, never ranked). '
-        f"{_h(CAUTION)}</p>",
-    ]
+    body = ["<h1>Leaderboard</h1>", f"<p>{_h(EXPLANATION)}</p>"]
+    cautions = _cautions(tables)
+    if cautions:
+        body.append(
+            '<p class="caution"><strong>Reported numbers</strong> (italic, below each table, never ranked). '
+            f"{_h(' '.join(cautions))}</p>"
+        )
     if not tables:
         body.append("<p>No records found.</p>")
     for table in tables:
         body += [f"<h2>{_h(table.title)}</h2>", html_table(table)]
-        body += [f"<h3>Gain over random (points), {_h(table.title)}</h3>", html_gain_table(table)]
+        if table.references:
+            body += [f"<h3>Gain over {_h(_reference(table))} (points), {_h(table.title)}</h3>",
+                     html_gain_table(table)]  # fmt: skip
     if figures:
         body.append("<h2>Figures</h2>")
         for figure in figures:

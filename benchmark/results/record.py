@@ -1,9 +1,17 @@
-"""Records (decision 7): one per trained evaluation network, keyed by its resolved config."""
+"""Records (decision 7): one per trained evaluation network, keyed by its resolved config.
+
+A :class:`Record` is what a suite writes and every reader (``show``, the leaderboard, ``contrast``,
+pandas) reads. Its ``config`` is the identity (hashed into ``key``); everything else is the result
+and its provenance. ``config["spec"]`` is the canonical resolved strategy spec and
+``config["strategy"]`` the strategy's name (see the glossary in docs/ARCHITECTURE.md). Records
+written before these names (``strategy`` = spec, ``strategy_name`` = name) are read as if new.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import subprocess
+from dataclasses import asdict, dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -12,11 +20,6 @@ import benchmark
 from benchmark.cache import cache_key
 
 STATUSES = ("ok", "failed", "does_not_fit")
-# Fields of a record's config, in the order tables show them.
-CONFIG_FIELDS = (
-    "dataset", "suite", "profile", "strategy", "strategy_name", "ipc", "network", "eval_recipe",
-    "step", "steps", "class_order", "distill_seed", "repeat", "eval_seed",
-)  # fmt: skip
 
 
 def record_key(config: dict[str, Any]) -> str:
@@ -48,31 +51,53 @@ def code_identity() -> dict[str, Any]:
     }
 
 
-def make_record(
-    config: dict[str, Any],
-    status: str,
-    metrics: dict[str, float] | None = None,
-    storage: float | None = None,
-    budget: int | None = None,
-    learned_lr: float | None = None,
-    wall_time_s: dict[str, float] | None = None,
-    error: str | None = None,
-    numbers: dict[str, Any] | None = None,
-    buffer: str | None = None,
-) -> dict[str, Any]:
-    assert status in STATUSES, status
-    return {
-        "key": record_key(config),
-        "config": config,
-        "status": status,
-        "metrics": metrics or {},
-        "storage": storage,
-        "budget": budget,
-        "learned_lr": learned_lr,
-        "wall_time_s": wall_time_s or {},
-        "error": error,
-        "numbers": numbers or {},
-        "buffer": buffer,
-        "code": code_identity(),
-        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-    }
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+@dataclass
+class Record:
+    """One trained evaluation network (``ok``), or the one record of a cell that ``failed`` or
+    ``does_not_fit``. ``role`` is the strategy's (method | reference | upper_bound)."""
+
+    config: dict[str, Any]
+    status: str
+    metrics: dict[str, float] = field(default_factory=dict)
+    storage: float | None = None
+    budget: float | None = None
+    learned_lr: float | None = None
+    wall_time_s: dict[str, float] = field(default_factory=dict)
+    error: str | None = None
+    numbers: dict[str, Any] = field(default_factory=dict)
+    buffer: str | None = None
+    role: str | None = None  # None: the registered strategy's (older records hold none)
+    code: dict[str, Any] = field(default_factory=code_identity)
+    created: str = field(default_factory=_now)
+    key: str = ""
+
+    def __post_init__(self) -> None:
+        if self.status not in STATUSES:
+            raise ValueError(f"record status {self.status!r} is not one of {', '.join(STATUSES)}")
+        if not self.key:
+            self.key = record_key(self.config)
+        if self.role is None:
+            from benchmark.strategy import strategy_role
+
+            self.role = strategy_role(str(self.config.get("strategy")))
+
+    @property
+    def suite(self) -> str:
+        return self.config["suite"]
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Record:
+        """A record from its JSON form; records of the older naming are renamed on the way in."""
+        data = dict(data)
+        config = dict(data.pop("config"))
+        if "strategy_name" in config and "spec" not in config:  # older naming
+            config["spec"], config["strategy"] = config["strategy"], config.pop("strategy_name")
+        known = set(cls.__dataclass_fields__) - {"config"}
+        return cls(config=config, **{k: v for k, v in data.items() if k in known})

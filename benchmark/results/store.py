@@ -1,7 +1,12 @@
-"""The result store: records as JSON files written atomically, and buffers, under one folder.
+"""The result store: the sole owner of an output folder's layout.
 
-``<root>/records/<suite>/<key>.json`` and ``<root>/buffers/<strategy>/<key>.safetensors``.
-A re-run skips ``ok`` and ``does_not_fit`` records; ``failed`` ones only with ``retry_failed``.
+    <root>/records/<suite>/<key>.json            one Record per trained evaluation network
+    <root>/buffers/<strategy>/<key>.safetensors  buffers, reused by every suite (decision 8)
+    <root>/checkpoints/<buffer key>.pt           resumable distillation state (deleted when done)
+    <root>/cache/<kind>/<key>.*                  ZCA, experts, feature networks, corruptions
+    <root>/tables/, figures/, leaderboard.md|html  the report
+
+Records are written atomically; reading skips a file that is not a complete record (with a warning).
 """
 
 from __future__ import annotations
@@ -9,10 +14,10 @@ from __future__ import annotations
 import json
 import warnings
 from pathlib import Path
-from typing import Any
 
 from benchmark.atomic import atomic_write_json
 from benchmark.errors import UserInputError
+from benchmark.results.record import Record
 
 
 def prepare_output_dir(root: str | Path) -> Path:
@@ -43,45 +48,53 @@ class ResultStore:
     def record_path(self, suite: str, key: str) -> Path:
         return self.root / "records" / suite / f"{key}.json"
 
-    def get(self, suite: str, key: str) -> dict[str, Any] | None:
+    def get(self, suite: str, key: str) -> Record | None:
         path = self.record_path(suite, key)
         if not path.is_file():
             return None
-        return _read_record(path)
+        return read_record(path)
 
-    def put(self, record: dict[str, Any]) -> None:
-        atomic_write_json(self.record_path(record["config"]["suite"], record["key"]), record)
+    def put(self, record: Record) -> None:
+        atomic_write_json(self.record_path(record.suite, record.key), record.to_json())
 
-    def is_done(self, suite: str, key: str, retry_failed: bool = False, force: bool = False) -> bool:
-        """Whether a record with this key needs no more work."""
-        if force:
-            return False
-        record = self.get(suite, key)
-        if record is None:
-            return False
-        return record["status"] in ("ok", "does_not_fit") or not retry_failed
-
-    def records(self, suite: str | None = None) -> list[dict[str, Any]]:
+    def records(self, suite: str | None = None) -> list[Record]:
         folder = self.root / "records"
         pattern = f"{suite}/*.json" if suite else "*/*.json"
-        found = (_read_record(p) for p in sorted(folder.glob(pattern)))
+        found = (read_record(p) for p in sorted(folder.glob(pattern)))
         return [r for r in found if r is not None]
 
-    # ---- buffers and checkpoints ---------------------------------------------------------
+    # ---- buffers, checkpoints, caches -----------------------------------------------------
     def buffer_path(self, strategy: str, key: str) -> Path:
         return self.root / "buffers" / strategy / f"{key}.safetensors"
 
     def checkpoint_path(self, key: str) -> Path:
         return self.root / "checkpoints" / f"{key}.pt"
 
+    @property
+    def cache_root(self) -> Path:
+        """Where strategies and datasets keep their caches (``<root>/cache/<kind>/…``)."""
+        return self.root
 
-def _read_record(path: Path) -> dict[str, Any] | None:
+    # ---- the report -----------------------------------------------------------------------
+    @property
+    def tables_dir(self) -> Path:
+        return self.root / "tables"
+
+    @property
+    def figures_dir(self) -> Path:
+        return self.root / "figures"
+
+    def leaderboard_path(self, suffix: str) -> Path:
+        return self.root / f"leaderboard.{suffix}"
+
+
+def read_record(path: Path) -> Record | None:
     """A record, or None (with a warning) for a file that is not a complete record."""
     try:
-        record = json.loads(path.read_text())
-        if isinstance(record, dict) and {"key", "config", "status"} <= set(record):
-            return record
-    except (ValueError, UnicodeDecodeError, OSError):
+        data = json.loads(path.read_text())
+        if isinstance(data, dict) and {"key", "config", "status"} <= set(data):
+            return Record.from_json(data)
+    except (ValueError, TypeError, UnicodeDecodeError, OSError):
         pass
     warnings.warn(f"ignoring {path}: not a complete record", stacklevel=2)
     return None

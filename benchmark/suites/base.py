@@ -1,18 +1,43 @@
-"""The Suite contract: settings from the profile (overridden by flags), cells, and a table."""
+"""The Suite contract: settings, cells, named hooks, and the table a suite's records make.
+
+A suite expands a run into cells (independent units of work an executor runs). Running a cell is
+the same for every suite: each of its *units* (a training set: one buffer, or a continual memory of
+several) has evaluation networks × repeats; what is not recorded yet is trained and recorded. A
+suite changes what differs through hooks:
+
+- ``units(cell, resolved)``: the training sets of a cell, the data each buffer is made from, the
+  record fields that tell them apart, the test split;
+- ``training_set(unit, outcomes)``: the images a unit's networks train on (default: the buffer's);
+- ``extra_metrics(net, job)``: metrics beyond ``accuracy`` of each trained network.
+
+It declares its ``defaults`` per profile (settings and evaluation recipes, decision 9) and its
+``table`` (rows, how records become columns, the figure kind) next to its code, so a suite is one
+file, inside or outside the tree.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+import numpy as np
 import pandas as pd
 
+from benchmark.cache import stable_hash
+from benchmark.data.classdata import ClassData, Split
+from benchmark.engine import Engine
+from benchmark.engine.buffers import BufferOutcome
 from benchmark.errors import UserInputError
+from benchmark.options import RunOptions
 from benchmark.profiles import Profile
-from benchmark.results.tables import storage_column, summary_table
-from benchmark.suites.options import RunOptions
-from benchmark.suites.workbench import Workbench
+from benchmark.registries import NETWORKS
+from benchmark.seeding import derive_seed
+from benchmark.strategy import ResolvedSpec, strategy_class
+from benchmark.training.job import EvaluationJob, TrainingSet
+from benchmark.training.recipe import EvalRecipe
 
-# RunOptions attribute -> profile setting it overrides.
+# RunOptions attribute -> the setting it overrides.
 OVERRIDES = {
     "datasets": "datasets",
     "strategies": "strategies",
@@ -25,18 +50,60 @@ OVERRIDES = {
 }
 
 
+def accuracy_observations(frame: pd.DataFrame) -> pd.DataFrame:
+    """Every ``accuracy`` row in one column (a table for a suite that declares nothing else)."""
+    obs = frame[frame["metric"] == "accuracy"].copy()
+    obs["column"], obs["order"], obs["axis"] = "accuracy", [(0,)] * len(obs), np.nan
+    return obs
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """How a suite's records become a table. ``observe`` maps one table's frame (one dataset, suite
+    and profile; measured rows and, with status ``reported``, published ones) to observations: rows
+    with a ``column`` name, its sort ``order`` and ``axis`` (a number where the columns form an axis,
+    e.g. continual steps, else NaN). ``rows`` are the row keys; ``figure`` is ``lines`` (along the
+    axis), ``bars`` (over the columns) or ``storage`` (accuracy against storage), or None."""
+
+    observe: Callable[[pd.DataFrame], pd.DataFrame] = accuracy_observations
+    rows: tuple[str, ...] = ("label", "ipc", "network")
+    figure: str | None = None
+    axis_label: str = ""
+
+
+@dataclass(frozen=True)
+class Cell:
+    dataset: str
+    spec: str  # as given
+    ipc: int
+    seed: int  # distillation seed
+
+
+@dataclass
+class Unit:
+    """One training set of a cell: the data its networks use, the data each of its buffers is made
+    from (in order), the record fields that tell it from the cell's other units, its test split."""
+
+    data: ClassData
+    parts: list[ClassData]
+    fields: dict[str, Any] = field(default_factory=dict)
+    test: Split | None = None
+
+
 class Suite:
-    """Base class; a suite's ``cells()`` are independent units of work run by an executor."""
+    """Base class; see the module docstring."""
 
     name: ClassVar[str] = ""
-    table_rows: ClassVar[list[str]] = ["dataset", "strategy", "ipc"]
-    table_columns: ClassVar[list[str]] = ["network"]
+    defaults: ClassVar[dict[str, dict[str, Any]]] = {}  # profile → settings, incl. "recipes"
+    table: ClassVar[TableSpec] = TableSpec()
 
-    def __init__(self, options: RunOptions, profile: Profile, bench: Workbench):
+    def __init__(self, options: RunOptions, profile: Profile, engine: Engine):
         self.options = options
         self.profile = profile
-        self.bench = bench
-        self.settings = profile.suite(self.name)
+        self.engine = engine
+        self.settings = profile.settings(type(self))
+        self.recipes = self.settings.pop("recipes", {})
+        self.preprocessings = self.settings.pop("preprocessing", None)
         for attribute, setting in OVERRIDES.items():
             value = getattr(options, attribute)
             if value is not None:
@@ -44,56 +111,122 @@ class Suite:
         if any(ipc <= 0 for ipc in self.settings.get("ipc", [])):
             raise UserInputError(f"ipc must be positive, got {self.settings['ipc']}; use e.g. --ipc 1,10")
 
-    def cells(self) -> list[Any]:
-        raise NotImplementedError
-
-    def run_cell(self, cell: Any) -> None:
-        raise NotImplementedError
-
-    def describe_cell(self, cell: Any) -> str:
-        return str(cell)
-
-    def cell_data(self, dataset: str, resolved, ipc: int):
-        """The cell's data, preprocessed as the profile says for this suite (decision 5)."""
-        return self.bench.data(dataset, self.bench.preprocessing(self.name, dataset, resolved, ipc))
-
-    def base_config(self, dataset: str, resolved, ipc: int, network: str, recipe) -> dict[str, Any]:
-        return {
-            "dataset": dataset,
-            "preprocessing": self.bench.preprocessing(self.name, dataset, resolved, ipc),
-            "suite": self.name,
-            "profile": self.profile.name,
-            "strategy": resolved.canonical,
-            "strategy_name": resolved.name,
-            "ipc": ipc,
-            "network": network,
-            "eval_recipe": recipe.describe(),
-            "step": None,
-            "steps": None,
-            "class_order": None,
-        }
-
-    def network_configs(
-        self, dataset: str, resolved, ipc: int, distill_seed: int, seed_key: str, **fields: Any
-    ) -> list[dict[str, Any]]:
-        """One config per network × repeat; repeat r's evaluation seed derives from (seed_key, r)."""
-        configs = []
+    # ---- cells -------------------------------------------------------------------------------
+    def cells(self) -> list[Cell]:
+        """Datasets × strategies × IPCs × seeds; bad specs and unknown networks fail before any work."""
+        cells = [
+            Cell(dataset, spec, ipc, seed)
+            for dataset in self.settings["datasets"]
+            for spec in self.settings["strategies"]
+            for ipc in self.settings["ipc"]
+            for seed in self.settings["seeds"]
+        ]
         for network in self.settings["networks"]:
-            recipe = self.bench.recipe(self.name, network, resolved, dataset, ipc)
+            NETWORKS.get(network)
+        for cell in cells:
+            self.resolve(cell)
+        return cells
+
+    def describe_cell(self, cell: Cell) -> str:
+        return f"{cell.spec} ipc={cell.ipc} seed={cell.seed}"
+
+    def resolve(self, cell: Cell) -> ResolvedSpec:
+        return self.engine.buffers.resolve(cell.spec, cell.dataset, cell.ipc)
+
+    # ---- data and recipes (decision 5) -----------------------------------------------------------
+    def original(self, resolved: ResolvedSpec, dataset: str, ipc: int) -> dict[str, Any]:
+        """The strategy's published recipe when ``--eval-recipe original`` asks for it, else {}."""
+        if self.options.eval_recipe != "original":
+            return {}
+        return dict(strategy_class(resolved.name).original_recipe(resolved.config, dataset, ipc) or {})
+
+    def preprocessing(self, dataset: str, resolved: ResolvedSpec, ipc: int) -> str:
+        """The suite's (else the profile's) preprocessing of ``dataset``, or the method's own under
+        ``--eval-recipe original``."""
+        original = self.original(resolved, dataset, ipc).get("preprocessing")
+        if original:
+            return original
+        if self.preprocessings is not None:
+            return self.preprocessings.get(dataset, "meanstd")
+        return self.profile.preprocessing(dataset)
+
+    def data(self, dataset: str, resolved: ResolvedSpec, ipc: int) -> ClassData:
+        return self.engine.buffers.data(dataset, self.preprocessing(dataset, resolved, ipc))
+
+    def recipe(self, network: str, resolved: ResolvedSpec, dataset: str, ipc: int) -> EvalRecipe:
+        """The suite's recipe for ``network``; the strategy's own where it insists (``whole``) or
+        where ``--eval-recipe original`` asks for its published one."""
+        settings = dict(self.recipes.get("default", {})) | dict(self.recipes.get(network, {}))
+        fixed = strategy_class(resolved.name).fixed_recipe(self.profile.name)
+        if fixed is not None:
+            return EvalRecipe.from_settings(settings | fixed)
+        original = self.original(resolved, dataset, ipc)
+        original.pop("preprocessing", None)
+        if original:
+            return EvalRecipe.from_settings(settings | original | {"name": "original"})
+        return EvalRecipe.from_settings(settings)
+
+    # ---- hooks -------------------------------------------------------------------------------
+    def units(self, cell: Cell, resolved: ResolvedSpec) -> list[Unit]:
+        """The cell's training sets: by default one, the cell's buffer on the whole dataset."""
+        data = self.data(cell.dataset, resolved, cell.ipc)
+        return [Unit(data, [data])]
+
+    def training_set(self, unit: Unit, outcomes: list[BufferOutcome]) -> TrainingSet:
+        """What the unit's networks train on: by default its one buffer."""
+        (outcome,) = outcomes
+        return outcome.training_set(self.engine.device)
+
+    def extra_metrics(self, net, job: EvaluationJob) -> dict[str, float]:
+        """Metrics of a trained network beyond ``accuracy`` (none by default)."""
+        return {}
+
+    # ---- running a cell ------------------------------------------------------------------------
+    def configs(self, cell: Cell, resolved: ResolvedSpec, unit: Unit, keys: list[str]) -> list[dict]:
+        """One record config per network × repeat; repeat r's evaluation seed derives from the unit's
+        buffer keys and r."""
+        configs = []
+        preprocessing = unit.data.preprocessing
+        for network in self.settings["networks"]:
+            recipe = self.recipe(network, resolved, cell.dataset, cell.ipc)
             for repeat in range(self.settings["repeats"]):
-                config = self.base_config(dataset, resolved, ipc, network, recipe) | fields
-                config |= {
-                    "distill_seed": distill_seed,
-                    "repeat": repeat,
-                    "eval_seed": self.bench.eval_seed(seed_key, repeat),
-                }
-                configs.append(config)
+                configs.append(
+                    {
+                        "dataset": cell.dataset, "preprocessing": preprocessing, "suite": self.name,
+                        "profile": self.profile.name, "spec": resolved.canonical, "strategy": resolved.name,
+                        "ipc": cell.ipc, "network": network, "eval_recipe": recipe.describe(),
+                        "step": None, "steps": None, "class_order": None, "distill_seed": cell.seed,
+                        "repeat": repeat, "eval_seed": derive_seed(stable_hash(keys), repeat),
+                    }
+                    | unit.fields
+                )  # fmt: skip
         return configs
 
-    def table(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """Accuracy per row × column, and each row's storage against its budget."""
-        table = summary_table(frame, self.table_rows, self.table_columns)
-        if table.empty:
-            return table
-        table["storage / budget"] = storage_column(frame, self.table_rows)
-        return table.fillna("")
+    def run_cell(self, cell: Cell) -> None:
+        resolved = self.resolve(cell)
+        buffers, evaluation = self.engine.buffers, self.engine.evaluation
+        outcomes: dict[str, BufferOutcome] = {}
+        for unit in self.units(cell, resolved):
+            keys = [buffers.key(part, resolved, cell.ipc, cell.seed) for part in unit.parts]
+            pending = evaluation.pending(self.configs(cell, resolved, unit, keys))
+            if not pending:
+                continue
+            for part, key in zip(unit.parts, keys, strict=True):
+                if key not in outcomes:
+                    outcomes[key] = buffers.obtain(part, resolved, cell.ipc, cell.seed)
+            parts = [outcomes[key] for key in keys]
+            failed = next((o for o in parts if o.status != "ok"), None)
+            if failed is not None:  # no training set without all its buffers
+                for config in pending:
+                    if config["repeat"] == 0:
+                        evaluation.write_failure(config, failed)
+                continue
+            training = self.training_set(unit, parts)
+            for config in pending:
+                recipe = self.recipe(config["network"], resolved, cell.dataset, cell.ipc)
+                job = EvaluationJob(
+                    config["network"], unit.data, training, recipe, config["eval_seed"], unit.test
+                )
+                trained = evaluation.train(job)
+                metrics = {"accuracy": trained.accuracy} | self.extra_metrics(trained.net, job)
+                evaluation.write(config, training, metrics, trained.seconds)

@@ -21,21 +21,72 @@ from benchmark.corruptions import ALL, SEVERITIES, STANDARD
 from benchmark.corruptions.generate import check_names
 from benchmark.errors import UserInputError
 from benchmark.progress import progress
-from benchmark.results.tables import cell_status, with_strategy_labels
-from benchmark.suites.standard import BufferCell, StandardSuite
+from benchmark.strategy import ResolvedSpec
+from benchmark.suites.base import Cell, Suite, TableSpec, Unit
+from benchmark.training.job import EvaluationJob
+
+SUMMARIES = ("clean", "mean15", "mean19")
 
 
-class CorruptionSuite(StandardSuite):
+def corruption_observations(frame: pd.DataFrame) -> pd.DataFrame:
+    """Per record: clean accuracy, the means over the 15 standard and all 19 corruptions, and each
+    corruption's accuracy averaged over its severities."""
+    rows = []
+    for _, record in frame.groupby("key", sort=False):
+        first = record.iloc[0]
+        metrics = dict(zip(record["metric"], record["value"], strict=False))
+        values: dict[str, list[float]] = {}
+        for metric, value in metrics.items():
+            parts = str(metric).split("/")
+            if len(parts) == 3 and parts[0] == "accuracy":
+                values.setdefault(parts[1], []).append(value)
+        columns = {name: float(np.mean(v)) for name, v in values.items()}
+        columns["clean"] = metrics.get("accuracy", np.nan)
+        for summary in ("mean15", "mean19"):
+            if f"accuracy/{summary}" in metrics:
+                columns[summary] = metrics[f"accuracy/{summary}"]
+        for column, value in columns.items():
+            row = first.copy()
+            row["column"], row["value"], row["order"] = column, value, _rank(column)
+            rows.append(row)
+    obs = pd.DataFrame(rows)
+    return obs.assign(axis=np.nan) if not obs.empty else obs
+
+
+def _rank(column: str) -> tuple:
+    if column in SUMMARIES:
+        return (0, SUMMARIES.index(column))
+    return (1, ALL.index(column)) if column in ALL else (2, 0, column)
+
+
+class CorruptionSuite(Suite):
     """Clean and corrupted accuracy of each (strategy, ipc) buffer's networks."""
 
     name = "corruption"
-    table_rows = ["dataset", "strategy", "ipc", "network"]
-    # no column split in the generic summary table (`show`: clean accuracy per row); ``table()``
-    # spreads the corruptions over the columns
-    table_columns: list[str] = []
+    table = TableSpec(observe=corruption_observations, rows=("label", "ipc", "network"), figure="bars")
+    defaults = {
+        # the official CIFAR-10-C files when present under --data-root, the whole test set
+        "paper": {
+            "datasets": ["cifar10"], "strategies": ["speed"], "ipc": [10], "seeds": [0],
+            "networks": ["ConvNet", "ResNet18"], "repeats": 5, "severities": [1, 2, 3, 4, 5],
+            "corruption_seed": 0, "recipes": {"default": {"epochs": 1000, "lr": 0.01, "dsa": "auto"}},
+        },
+        # ConvNet and ResNet18 (narrowed as in cross-arch) trained once per buffer and repeat, tested
+        # on a seeded subset of 20 test images per class, clean and under all 19 corruptions × 5
+        # severities (generated with corrupt-tta, cached)
+        "quick": {
+            "datasets": ["fashion_mnist"], "strategies": ["random"], "ipc": [1], "seeds": [0],
+            "networks": ["ConvNet", "ResNet18"], "repeats": 1, "severities": [1, 2, 3, 4, 5],
+            "corruption_seed": 0,
+            "recipes": {
+                "default": {"epochs": 300, "lr": 0.01, "dsa": "auto", "test_subset": 20},
+                "ResNet18": {"network_options": {"widths": [16, 32, 64, 128]}},
+            },
+        },
+    }  # fmt: skip
 
-    def __init__(self, options, profile, bench):
-        super().__init__(options, profile, bench)
+    def __init__(self, options, profile, engine):
+        super().__init__(options, profile, engine)
         self.corruptions = list(self.settings.get("corruptions", ALL))
         self.severities = [int(s) for s in self.settings.get("severities", SEVERITIES)]
         try:
@@ -43,9 +94,8 @@ class CorruptionSuite(StandardSuite):
         except ValueError as error:
             raise UserInputError(f"corruption suite settings: {error}") from error
         self._sources: dict[str, str] = {}
-        self._sets: dict[tuple[str, int], object] = {}
+        self._sets: dict[tuple, object] = {}
 
-    # ---- what the records are keyed by ---------------------------------------------------
     def source(self, dataset: str) -> str:
         """Where the corrupted images come from (official files or corrupt-tta's version)."""
         if dataset not in self._sources:
@@ -54,105 +104,55 @@ class CorruptionSuite(StandardSuite):
             self._sources[dataset] = source_of(dataset, self.options.data_root)
         return self._sources[dataset]
 
-    def cells(self) -> list[BufferCell]:
+    def cells(self) -> list[Cell]:
         cells = super().cells()
         for dataset in self.settings["datasets"]:  # a missing corrupt-tta fails before any work
             self.source(dataset)
         return cells
 
-    def evaluation_configs(self, cell: BufferCell, resolved, buffer_key: str) -> list[dict]:
-        configs = super().evaluation_configs(cell, resolved, buffer_key)
-        for config in configs:
-            config["corruptions"] = {
-                "source": self.source(cell.dataset),
-                "corruptions": self.corruptions,
-                "severities": self.severities,
-                "seed": int(self.settings.get("corruption_seed", 0)),
-            }
-        return configs
+    def units(self, cell: Cell, resolved: ResolvedSpec) -> list[Unit]:
+        (unit,) = super().units(cell, resolved)
+        unit.fields["corruptions"] = {
+            "source": self.source(cell.dataset),
+            "corruptions": self.corruptions,
+            "severities": self.severities,
+            "seed": int(self.settings.get("corruption_seed", 0)),
+        }
+        return [unit]
 
-    # ---- test sets and metrics -----------------------------------------------------------
     def test_sets(self, data, per_class: int):
         """The clean and corrupted test subsets of ``data`` (built or loaded once per run)."""
         from benchmark.corruptions.testsets import corrupted_test_sets
 
-        key = (data.name, per_class)
+        key = (data.name, data.preprocessing, per_class)
         if key not in self._sets:
-            options = self.bench.dataset_options(data.preprocessing)
             self._sets[key] = corrupted_test_sets(
                 data,
                 self.corruptions,
                 self.severities,
                 per_class,
-                cache_root=self.bench.store.root,
+                cache_root=self.engine.store.cache_root,
                 data_root=self.options.data_root,
-                split_seed=options.split_seed,
+                split_seed=self.engine.buffers.dataset_options().split_seed,
                 seed=int(self.settings.get("corruption_seed", 0)),
                 workers=self.settings.get("workers") or None,
                 show_progress=self.options.show_progress,
             )
         return self._sets[key]
 
-    def corruption_metrics(self, sets, net) -> dict[str, float]:
-        """Accuracy of ``net`` on every corrupted set, and the means over standard / all ones."""
+    def extra_metrics(self, net, job: EvaluationJob) -> dict[str, float]:
+        """Accuracy of ``net`` on every corrupted set (the clean accuracy is measured on exactly the
+        images that were corrupted: the same seeded subset), and the means over standard / all ones."""
+        sets = self.test_sets(job.data, job.recipe.test_subset)
         metrics = {}
         for corruption, severity in progress(
             sets.pairs, desc="corrupted test sets", enabled=self.options.show_progress
         ):
             metrics[f"accuracy/{corruption}/{severity}"] = sets.accuracy(
-                net, (corruption, severity), self.bench.device
+                net, (corruption, severity), self.engine.device
             )
         for label, names in (("mean15", STANDARD), ("mean19", ALL)):
             if set(names) <= set(self.corruptions):
                 values = [metrics[f"accuracy/{c}/{s}"] for c in names for s in self.severities]
                 metrics[f"accuracy/{label}"] = float(np.mean(values))
         return metrics
-
-    def evaluate(self, config, outcome, images, labels, lr, data, recipe) -> None:
-        sets = self.test_sets(data, recipe.test_subset)
-        # clean accuracy on exactly the images that were corrupted (same seeded subset)
-        self.bench.evaluate(
-            config,
-            outcome,
-            images,
-            labels,
-            lr,
-            data,
-            recipe,
-            extra_metrics=lambda net, sets=sets: self.corruption_metrics(sets, net),
-        )
-
-    # ---- table -----------------------------------------------------------------------------
-    def table(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """Rows (dataset, strategy, ipc, network); columns clean, mean15, mean19 and each corruption
-        averaged over its severities (mean ± std over repeats, percent)."""
-        return corruption_table(frame, self.table_rows)
-
-
-def metric_column(metric: str) -> str | None:
-    """The table column of a metric: clean, mean15, mean19 or the corruption's name."""
-    if metric == "accuracy":
-        return "clean"
-    parts = metric.split("/")
-    if len(parts) == 2 and parts[0] == "accuracy" and parts[1] in ("mean15", "mean19"):
-        return parts[1]
-    if len(parts) == 3 and parts[0] == "accuracy":
-        return parts[1]
-    return None
-
-
-def corruption_table(frame: pd.DataFrame, rows: list[str]) -> pd.DataFrame:
-    if frame.empty:
-        return pd.DataFrame()
-    frame = frame.assign(corruption=frame["metric"].map(metric_column))
-    frame = frame[frame["corruption"].notna()]
-    if "strategy" in rows:
-        frame = with_strategy_labels(frame)
-    # one value per record and column: a corruption's accuracy averaged over its severities
-    per_record = (
-        frame.groupby(["key", *rows, "status", "corruption"], dropna=False)["value"].mean().reset_index()
-    )
-    cells = per_record.groupby([*rows, "corruption"], dropna=False).apply(cell_status, include_groups=False)
-    table = cells.unstack("corruption")
-    ordered = [c for c in ("clean", "mean15", "mean19", *ALL) if c in table.columns]
-    return table[ordered].fillna("")

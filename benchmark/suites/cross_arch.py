@@ -2,9 +2,9 @@
 
 Every (strategy, ipc, seed) buffer trains K fresh networks of each architecture (ConvNet, MLP,
 ResNet18, ViT by default; AlexNet, VGG11, … with ``--networks``); the table has one column per
-network. Each network has its own recipe (``[cross-arch.recipes.<network>]`` in the profile),
-chosen on the validation split with :func:`learning_rate_study` and applied to every strategy
-alike (decision 5). The study and its numbers are in ``docs/suites.md``.
+network. Each network has its own recipe (``recipes`` below), chosen on the validation split with
+:func:`learning_rate_study` and applied to every strategy alike (decision 5). The study and its
+numbers are in ``docs/suites.md``.
 """
 
 from __future__ import annotations
@@ -12,64 +12,80 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
+import pandas as pd
+
+from benchmark.cache import stable_hash
 from benchmark.registries import NETWORKS
-from benchmark.suites.standard import BufferCell, StandardSuite
+from benchmark.seeding import derive_seed
+from benchmark.suites.base import Cell, Suite, TableSpec
+from benchmark.training.job import EvaluationJob
 
 
-class CrossArchSuite(StandardSuite):
+def network_observations(frame: pd.DataFrame) -> pd.DataFrame:
+    """One column per evaluation network, in registration order."""
+    obs = frame[frame["metric"] == "accuracy"].copy()
+    obs["column"] = obs["network"].astype(str)
+    obs["order"] = obs["network"].map(lambda n: (NETWORKS.position(str(n)),))
+    obs["axis"] = float("nan")
+    return obs
+
+
+NARROW_RESNET = {"network_options": {"widths": [16, 32, 64, 128]}}
+
+
+class CrossArchSuite(Suite):
     """Accuracy of each (strategy, ipc) buffer on each evaluation network (one column per network)."""
 
     name = "cross-arch"
-    table_rows = ["dataset", "strategy", "ipc"]
-    table_columns = ["network"]
-
-    def cells(self) -> list[BufferCell]:
-        for network in self.settings["networks"]:  # unknown networks fail before any work starts
-            NETWORKS.get(network)
-        return super().cells()
+    table = TableSpec(observe=network_observations, rows=("label", "ipc"), figure="bars")
+    defaults = {
+        # full-size networks, 1000 epochs with DSA, 5 repeats
+        "paper": {
+            "datasets": ["cifar10"], "strategies": ["speed"], "ipc": [10], "seeds": [0],
+            "networks": ["ConvNet", "MLP", "ResNet18", "ViT"], "repeats": 5,
+            "recipes": {"default": {"epochs": 1000, "lr": 0.01, "dsa": "auto"}},
+        },
+        # IPC 1, 1 repeat (--repeats 2 for a std), 300 epochs with DSA, 100 test images per class;
+        # ResNet18 and ViT narrowed to fit 2 CPU cores; per-network lr from a validation-split study
+        "quick": {
+            "datasets": ["fashion_mnist"], "strategies": ["random"], "ipc": [1], "seeds": [0],
+            "networks": ["ConvNet", "MLP", "ResNet18", "ViT"], "repeats": 1,
+            "recipes": {
+                "default": {"epochs": 300, "lr": 0.01, "dsa": "auto", "test_subset": 100},
+                "ResNet18": NARROW_RESNET,
+                "ViT": {"lr": 0.03, "network_options": {"dim": 128, "depth": 4, "heads": 4, "dim_head": 32,
+                                                        "mlp_dim": 256}},
+            },
+        },
+    }  # fmt: skip
 
 
 def learning_rate_study(
-    bench,
-    dataset: str,
-    network: str,
-    learning_rates: list[float],
-    strategy: str = "random",
-    ipc: int = 1,
-    seeds: tuple[int, ...] = (0,),
-    suite: str = "cross-arch",
-) -> list[dict[str, Any]]:
+    suite: Suite, dataset: str, network: str, learning_rates: list[float], strategy: str = "random",
+    ipc: int = 1, seeds: tuple[int, ...] = (0,),
+) -> list[dict[str, Any]]:  # fmt: skip
     """Validation accuracy of ``network`` trained on a ``strategy`` buffer for each learning rate.
 
     Uses the suite's recipe for the network with only ``lr`` changed and the buffer's learned lr
     ignored, and measures on the **validation** split (never test; decision 4), subset as the
     recipe's ``test_subset`` says. Writes no records; returns one row per (lr, seed).
     """
-    from benchmark.training.evaluate import evaluate_images
-
-    resolved = bench.resolve(strategy, dataset, ipc)
-    data = bench.data(dataset, bench.preprocessing(suite, dataset, resolved, ipc))
-    base = bench.recipe(suite, network, resolved, dataset, ipc)
+    engine = suite.engine
     rows = []
     for seed in seeds:
-        outcome = bench.obtain_buffer(data, resolved, ipc, seed)
+        cell = Cell(dataset, strategy, ipc, seed)
+        resolved = suite.resolve(cell)
+        data = suite.data(dataset, resolved, ipc)
+        base = suite.recipe(network, resolved, dataset, ipc)
+        outcome = engine.buffers.obtain(data, resolved, ipc, seed)
         if outcome.status != "ok":
             raise RuntimeError(f"buffer {strategy} ipc={ipc} seed={seed}: {outcome.status} {outcome.error}")
-        images, labels, _ = outcome.buffer.materialize(bench.device)
+        training = replace(outcome.training_set(engine.device), lr=None)
         for lr in learning_rates:
             recipe = replace(base, lr=lr, use_buffer_lr=False)
-            _, accuracy = evaluate_images(
-                network,
-                data,
-                images,
-                labels,
-                None,
-                recipe,
-                bench.eval_seed(outcome.key, 0),
-                bench.device,
-                data.val,
-                bench.options.show_progress,
-                compile_mode=bench.options.compile,
+            job = EvaluationJob(
+                network, data, training, recipe, derive_seed(stable_hash([outcome.key]), 0), data.val
             )
+            accuracy = engine.evaluation.train(job).accuracy
             rows.append({"network": network, "lr": lr, "seed": seed, "val_accuracy": accuracy})
     return rows

@@ -3,60 +3,51 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import pandas as pd
 
-from benchmark.suites.base import Suite
+from benchmark.registries import NETWORKS
+from benchmark.suites.base import Suite, TableSpec
 
 
-@dataclass(frozen=True)
-class BufferCell:
-    dataset: str
-    strategy: str  # the spec as given
-    ipc: int
-    seed: int
+def standard_observations(frame: pd.DataFrame) -> pd.DataFrame:
+    """One column per IPC (per IPC and network when several networks were measured)."""
+    obs = frame[frame["metric"] == "accuracy"].copy()
+    measured = obs[obs["status"] != "reported"]
+    networks = set(measured["network"].dropna())
+    several = len(networks) > 1
+    if not several:  # published numbers of other networks have no column here
+        obs = obs[(obs["status"] != "reported") | obs["network"].isin(networks)]
+    pairs = list(zip(obs["ipc"], obs["network"], strict=True))
+    obs["column"] = [f"IPC {ipc:g}" + (f" · {net}" if several else "") for ipc, net in pairs]
+    obs["order"] = [(float(ipc), NETWORKS.position(str(net))) for ipc, net in pairs]
+    obs["axis"] = float("nan")
+    return obs
+
+
+# Evaluation: ConvNet-128 (the paper's network), 1000 epochs with DSA and 5 repeats (paper); quick:
+# 300 epochs and 3 repeats on Fashion-MNIST; smoke: seconds-long on digits.
+DEFAULT_RECIPE = {"lr": 0.01, "dsa": "auto"}
 
 
 class StandardSuite(Suite):
     """ConvNet accuracy of each (strategy, ipc) buffer (SPEED paper Table 1)."""
 
     name = "standard"
-
-    def cells(self) -> list[BufferCell]:
-        cells = [
-            BufferCell(dataset, spec, ipc, seed)
-            for dataset in self.settings["datasets"]
-            for spec in self.settings["strategies"]
-            for ipc in self.settings["ipc"]
-            for seed in self.settings["seeds"]
-        ]
-        for cell in cells:  # bad specs fail before any work starts
-            self.bench.resolve(cell.strategy, cell.dataset, cell.ipc)
-        return cells
-
-    def describe_cell(self, cell: BufferCell) -> str:
-        return f"{cell.strategy} ipc={cell.ipc} seed={cell.seed}"
-
-    def evaluation_configs(self, cell: BufferCell, resolved, buffer_key: str) -> list[dict]:
-        return self.network_configs(cell.dataset, resolved, cell.ipc, cell.seed, buffer_key)
-
-    def run_cell(self, cell: BufferCell) -> None:
-        resolved = self.bench.resolve(cell.strategy, cell.dataset, cell.ipc)
-        data = self.cell_data(cell.dataset, resolved, cell.ipc)
-        key = self.bench.buffer_key(data, resolved, cell.ipc, cell.seed)
-        pending = self.bench.pending(self.evaluation_configs(cell, resolved, key))
-        if not pending:
-            return
-        outcome = self.bench.obtain_buffer(data, resolved, cell.ipc, cell.seed)
-        if outcome.status != "ok":
-            for config in pending:
-                if config["repeat"] == 0:
-                    self.bench.record_outcome_failure(config, outcome)
-            return
-        images, labels, lr = outcome.buffer.materialize(self.bench.device)
-        for config in pending:
-            recipe = self.bench.recipe(self.name, config["network"], resolved, cell.dataset, cell.ipc)
-            self.evaluate(config, outcome, images, labels, lr, data, recipe)
-
-    def evaluate(self, config, outcome, images, labels, lr, data, recipe) -> None:
-        """Train and test one evaluation network (suites add metrics by overriding this)."""
-        self.bench.evaluate(config, outcome, images, labels, lr, data, recipe)
+    table = TableSpec(observe=standard_observations, rows=("label",), figure="storage")
+    defaults = {
+        "paper": {
+            "datasets": ["cifar10"], "strategies": ["speed"], "ipc": [1, 10, 50], "seeds": [0],
+            "networks": ["ConvNet"], "repeats": 5,
+            "recipes": {"default": DEFAULT_RECIPE | {"epochs": 1000}},
+        },
+        "quick": {
+            "datasets": ["fashion_mnist"], "strategies": ["random"], "ipc": [1, 10], "seeds": [0],
+            "networks": ["ConvNet"], "repeats": 3,
+            "recipes": {"default": DEFAULT_RECIPE | {"epochs": 300}},
+        },
+        "smoke": {
+            "datasets": ["digits"], "strategies": ["random"], "ipc": [1, 2], "seeds": [0],
+            "networks": ["ConvNet"], "repeats": 2,
+            "recipes": {"default": DEFAULT_RECIPE | {"epochs": 30, "network_options": {"width": 16}}},
+        },
+    }  # fmt: skip

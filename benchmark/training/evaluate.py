@@ -1,4 +1,4 @@
-"""Train a fresh network on (images, labels, lr) and report final-epoch test accuracy."""
+"""Train a fresh network on a training set and report final-epoch test accuracy (PROTOCOL.md §1)."""
 
 from __future__ import annotations
 
@@ -9,12 +9,13 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from benchmark.augment.dsa import DSA
-from benchmark.data.classdata import ClassData, Split
+from benchmark.data.classdata import Split
 from benchmark.nets import create_network
 from benchmark.progress import progress
 from benchmark.seeding import generator as make_generator
 from benchmark.seeding import seeded
 from benchmark.training.compiled import should_compile, training_forward
+from benchmark.training.job import EvaluationJob
 from benchmark.training.recipe import EvalRecipe
 
 
@@ -108,45 +109,29 @@ def per_class_subset(split: Split, per_class: int, seed: int = 0) -> Split:
     return Split(split.images[keep], split.labels[keep])
 
 
-def evaluate_images(
-    network: str,
-    data: ClassData,
-    images: torch.Tensor,
-    labels: torch.Tensor,
-    lr: float | None,
-    recipe: EvalRecipe,
-    seed: int,
+def train_and_test(
+    job: EvaluationJob,
     device: torch.device | str = "cpu",
-    test: Split | None = None,
-    show_progress: bool = True,
+    show_progress: bool = False,
     compile_mode: str = "auto",
 ) -> tuple[nn.Module, float]:
-    """Train a fresh ``network`` (seeded) on the images and return it with its test accuracy.
-
-    ``test`` defaults to the test split of ``data`` (e.g. the seen classes in continual learning);
-    labels keep global ids, so the network has an output for every class of the dataset.
-    """
+    """Train a fresh ``job.network`` (seeded) on the job's training set; return it and its accuracy
+    on the job's test split (the recipe's ``test_subset`` applied). Labels keep global ids, so the
+    network has an output for every class of the dataset."""
+    data, recipe, training = job.data, job.recipe, job.training
     if recipe.dsa == "auto":
         recipe = replace(recipe, dsa=data.augmentation)
     net = seeded(
-        seed,
+        job.seed,
         lambda: create_network(
-            network, data.channels, data.image_size, data.num_classes, **recipe.network_options
+            job.network, data.channels, data.image_size, data.num_classes, **recipe.network_options
         ),
     )
     if recipe.standardize:  # after the DSA draw, on train and test batches alike
         net = BatchStandardized(net)
     train_network(
-        net,
-        images,
-        labels,
-        recipe.learning_rate(lr),
-        recipe,
-        seed,
-        device,
-        show_progress,
-        desc=network,
-        compile_mode=compile_mode,
-    )
-    split = per_class_subset(test if test is not None else data.test, recipe.test_subset)
+        net, training.images, training.labels, recipe.learning_rate(training.lr), recipe, job.seed, device,
+        show_progress, desc=job.network, compile_mode=compile_mode,
+    )  # fmt: skip
+    split = per_class_subset(job.test if job.test is not None else data.test, recipe.test_subset)
     return net, test_accuracy(net, split, device)

@@ -1,4 +1,4 @@
-"""What a user asks of a run (CLI flags); unset values come from the profile's suite settings."""
+"""RunOptions: what a user asks of a run (CLI flags); unset values come from the suite's settings."""
 
 from __future__ import annotations
 

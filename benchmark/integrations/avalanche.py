@@ -12,7 +12,6 @@ This module imports avalanche (slow); nothing in ``benchmark`` imports it at sta
 from __future__ import annotations
 
 import copy
-import time
 import warnings
 from collections import defaultdict
 from pathlib import Path
@@ -20,9 +19,9 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from benchmark.budget import Budget
 from benchmark.buffer import Buffer
 from benchmark.data.classdata import ClassData, Split
+from benchmark.engine.buffers import fit_buffer
 from benchmark.errors import UserInputError
 from benchmark.seeding import derive_seed
 from benchmark.spec import parse_spec
@@ -132,31 +131,14 @@ class DistilledMemoryPlugin(SupervisedPlugin):
     def fit_buffer(
         self, images: torch.Tensor, labels: torch.Tensor, index: int, device: torch.device
     ) -> Buffer:
-        """The registered strategy's buffer for one experience's images and labels."""
+        """The registered strategy's buffer for one experience's images and labels (fitted,
+        stamped and budget-checked exactly as the benchmark's suites do)."""
         data = self.class_data(images, labels)
-        budget = Budget(self.ipc, len(data.classes), data.image_shape)
         seed = derive_seed("avalanche-memory", self.seed, index)
         context = FitContext(
             device=device, cache_root=self.cache_root, profile=self.profile, show_progress=self.show_progress
         )
-        start = time.perf_counter()
-        buffer = self.strategy_cls(self.resolved.config).fit(data, budget, seed, context)
-        buffer.manifest.update(
-            strategy=self.resolved.canonical,
-            strategy_name=self.resolved.name,
-            dataset=data.name,
-            preprocessing=data.preprocessing,
-            ipc=self.ipc,
-            classes=list(data.classes),
-            image_shape=list(data.image_shape),
-            seed=seed,
-            experience=index,
-            budget=budget.floats,
-            distill_wall_s=time.perf_counter() - start,
-        )
-        buffer.manifest["storage"] = buffer.storage
-        buffer.check(budget)
-        return buffer
+        return fit_buffer(self.resolved, data, self.ipc, seed, context, experience=index)
 
     def class_data(self, images: torch.Tensor, labels: torch.Tensor) -> ClassData:
         """One experience's training data as a ClassData holding only its classes (no val/test)."""

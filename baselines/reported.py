@@ -1,0 +1,5 @@
+"""The DC and DSA papers' Fashion-MNIST numbers (PROTOCOL.md §10), a source of reported numbers."""
+
+from benchmark.report.reported import ReportedNumbers
+
+NUMBERS = ReportedNumbers("baselines", "reported.csv")

@@ -1,0 +1,244 @@
+"""The harness's own commands: ``list``, ``run``, ``distill``, ``evaluate``, ``show``.
+
+Registered in ``COMMANDS`` like the report's and the plugins' commands. ``run`` and ``show`` print
+the same tables (:mod:`benchmark.report.tables`) the leaderboard renders, one vocabulary for all.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+from benchmark.cli import add_common, comma_list
+
+
+def print_tables(tables) -> None:
+    for table in tables:
+        print(f"\n== {table.title} ==")
+        print(table.frame().to_string())
+
+
+class ListCommand:
+    help = "list strategies, datasets, networks, suites, profiles, …"
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        pass
+
+    def run(self, args: argparse.Namespace) -> int:
+        from benchmark import registries
+        from benchmark.profiles import load_profile, profile_names
+
+        for title, registry in (
+            ("strategies", registries.STRATEGIES),
+            ("datasets", registries.DATASETS),
+            ("networks", registries.NETWORKS),
+            ("suites", registries.SUITES),
+            ("objectives", registries.OBJECTIVES),
+            ("parameterizations", registries.PARAMETERIZATIONS),
+            ("executors", registries.EXECUTORS),
+            ("commands", registries.COMMANDS),
+        ):
+            print(f"{title}:")
+            for name in registry.names():
+                print(f"  {name:<22} {registry.describe(name)}")
+        print("profiles:")
+        for name in profile_names():
+            print(f"  {name:<22} {load_profile(name).description}")
+        return 0
+
+
+class RunCommand:
+    help = "run a suite: distill what is missing, evaluate, write records"
+
+    def add_arguments(self, run: argparse.ArgumentParser) -> None:
+        run.add_argument("--suite", default="standard")
+        run.add_argument("--dataset", type=comma_list(str), dest="datasets")
+        run.add_argument("--strategies", help="comma-separated specs, e.g. random,speed:objective=dm")
+        run.add_argument("--ipc", type=comma_list(int), dest="ipcs")
+        run.add_argument("--seeds", type=comma_list(int), help="distillation seeds")
+        run.add_argument("--networks", type=comma_list(str))
+        run.add_argument("--repeats", type=int, help="evaluation networks per buffer")
+        run.add_argument("--class-orders", type=comma_list(int), help="continual class-order seeds")
+        run.add_argument("--steps", type=int, help="continual steps")
+        run.add_argument("--eval-recipe", choices=("suite", "original"), default="suite")
+        run.add_argument("--executor", default="local", help="local (default) or ray")
+        run.add_argument("--address", dest="ray_address", help="Ray cluster (default: a local one)")
+        run.add_argument("--cpus-per-cell", type=int, default=1, help="CPUs (and torch threads) per Ray task")
+        run.add_argument("--gpus-per-cell", type=float, default=0.0, help="GPUs per Ray task")
+        run.add_argument("--force", action="store_true", help="redo finished work")
+        run.add_argument("--retry-failed", action="store_true", help="retry cells recorded as failed")
+        add_common(run)
+
+    def run(self, args: argparse.Namespace) -> int:
+        from benchmark.options import RunOptions
+        from benchmark.runner import run
+
+        options = RunOptions(
+            suite=args.suite,
+            profile=args.profile,
+            datasets=args.datasets,
+            strategies=[s for s in args.strategies.split(",") if s.strip()] if args.strategies else None,
+            ipcs=args.ipcs,
+            seeds=args.seeds,
+            networks=args.networks,
+            repeats=args.repeats,
+            class_orders=args.class_orders,
+            steps=args.steps,
+            eval_recipe=args.eval_recipe,
+            output_dir=args.output_dir,
+            device=args.device,
+            compile=args.compile,
+            data_root=args.data_root,
+            download=args.download,
+            force=args.force,
+            retry_failed=args.retry_failed,
+            show_progress=not args.no_progress,
+            executor=args.executor,
+            ray_address=args.ray_address,
+            cpus_per_cell=args.cpus_per_cell,
+            gpus_per_cell=args.gpus_per_cell,
+        )
+        tables = run(options)
+        print_tables(tables) if tables else print("no records")
+        return 0
+
+
+def _engine(args: argparse.Namespace):
+    from benchmark.engine import Engine
+    from benchmark.options import RunOptions
+    from benchmark.profiles import load_profile
+
+    options = RunOptions(
+        profile=args.profile,
+        output_dir=args.output_dir,
+        device=args.device,
+        compile=args.compile,
+        data_root=args.data_root,
+        download=args.download,
+        show_progress=not args.no_progress,
+    )
+    return Engine(options, load_profile(args.profile))
+
+
+class DistillCommand:
+    help = "distill one buffer and save it"
+
+    def add_arguments(self, distill: argparse.ArgumentParser) -> None:
+        distill.add_argument("--dataset", default="fashion_mnist")
+        distill.add_argument("--strategy", required=True, help="a spec, e.g. speed:objective=dm")
+        distill.add_argument("--ipc", type=int, required=True)
+        distill.add_argument("--seed", type=int, default=0)
+        add_common(distill)
+
+    def run(self, args: argparse.Namespace) -> int:
+        engine = _engine(args)
+        resolved = engine.buffers.resolve(args.strategy, args.dataset, args.ipc)
+        data = engine.buffers.data(args.dataset, engine.profile.preprocessing(args.dataset))
+        outcome = engine.buffers.obtain(data, resolved, args.ipc, args.seed)
+        if outcome.status != "ok":
+            print(f"{resolved.canonical}: {outcome.status}: {outcome.error}", file=sys.stderr)
+            return 1
+        path = engine.store.buffer_path(resolved.name, outcome.key)
+        budget = f"{outcome.budget.floats}" if outcome.budget else "unbudgeted"
+        print(
+            f"{resolved.canonical}\nstorage {outcome.storage:g} / budget {budget} float32-equivalents\n{path}"
+        )
+        return 0
+
+
+class EvaluateCommand:
+    help = "train fresh networks on a saved buffer"
+
+    def add_arguments(self, evaluate: argparse.ArgumentParser) -> None:
+        evaluate.add_argument("buffer", type=Path)
+        evaluate.add_argument("--network", default="ConvNet")
+        evaluate.add_argument("--repeats", type=int, default=1)
+        evaluate.add_argument("--suite", default="standard", help="whose recipe to use")
+        evaluate.add_argument(
+            "--split", choices=("test", "val"), default="test", help="val for tuning; test only for reporting"
+        )
+        evaluate.add_argument(
+            "--standardize",
+            action="store_true",
+            help="standardise every batch by its own mean/std (the SPEED and HaBa codes' evaluation)",
+        )
+        evaluate.add_argument(
+            "--preprocessing",
+            choices=("meanstd", "zca"),
+            default=None,
+            help="the data's preprocessing (default: the one the buffer was made with; another is an error)",
+        )
+        add_common(evaluate)
+
+    def run(self, args: argparse.Namespace) -> int:
+        from benchmark.buffer import Buffer
+        from benchmark.registries import SUITES
+        from benchmark.seeding import derive_seed
+        from benchmark.training.job import EvaluationJob, TrainingSet
+
+        engine = _engine(args)
+        buffer = Buffer.load(args.buffer)
+        preprocessing = args.preprocessing or buffer.manifest.get("preprocessing", "meanstd")
+        data = engine.buffers.data(buffer.manifest["dataset"], preprocessing)
+        buffer.check_data(data)
+        data = data.restricted_to(buffer.manifest["classes"])
+        images, labels, lr = buffer.materialize(engine.device)
+        suite = SUITES.get(args.suite)(engine.options, engine.profile, engine)
+        resolved = engine.buffers.resolve(
+            buffer.manifest.get("spec") or buffer.manifest.get("strategy", "random"), data.name,
+            buffer.manifest.get("ipc", 1),
+        )  # fmt: skip
+        recipe = suite.recipe(args.network, resolved, data.name, buffer.manifest.get("ipc", 1))
+        if args.standardize:
+            recipe = replace(recipe, standardize=True)
+        training = TrainingSet(images, labels, lr, buffer.storage)
+        accuracies = []
+        for repeat in range(args.repeats):
+            seed = derive_seed(buffer.manifest["sha256"], repeat)
+            job = EvaluationJob(args.network, data, training, recipe, seed, getattr(data, args.split))
+            accuracy = engine.evaluation.train(job).accuracy
+            accuracies.append(accuracy)
+            print(f"repeat {repeat}: {args.split} accuracy {100 * accuracy:.2f} %")
+        if len(accuracies) > 1:
+            print(
+                f"mean {100 * statistics.mean(accuracies):.2f} ± {100 * statistics.pstdev(accuracies):.2f} %"
+            )
+        return 0
+
+
+class ShowCommand:
+    help = "print recorded results as the suites' tables (or CSV/JSON)"
+
+    def add_arguments(self, show: argparse.ArgumentParser) -> None:
+        show.add_argument("--suite", default=None)
+        show.add_argument("--profile", default=None)
+        show.add_argument("--format", choices=("table", "csv", "json"), default="table")
+        show.add_argument("--output-dir", type=Path, default=Path("results"))
+
+    def run(self, args: argparse.Namespace) -> int:
+        from benchmark.report.tables import build_tables
+        from benchmark.results.frame import records_frame
+        from benchmark.results.store import ResultStore
+
+        store = ResultStore(args.output_dir)
+        records = [r for r in store.records(args.suite) if args.profile in (None, r.config["profile"])]
+        if args.format == "csv":
+            records_frame(records).to_csv(sys.stdout, index=False)
+        elif args.format == "json":
+            print(json.dumps(json.loads(records_frame(records).to_json(orient="records")), indent=1))
+        elif not records:
+            print("no records")
+        else:
+            print_tables(build_tables(records))
+        return 0
+
+
+LIST = ListCommand()
+RUN = RunCommand()
+DISTILL = DistillCommand()
+EVALUATE = EvaluateCommand()
+SHOW = ShowCommand()

@@ -1,0 +1,181 @@
+"""The buffer service: data, spec resolution, buffer keys, and obtaining buffers.
+
+A buffer is keyed by what determines it (data, resolved spec, ipc, classes, seed, code; decision 8)
+and reused by every suite. :func:`fit_buffer` is the one fit-and-stamp sequence (fit, manifest,
+storage, budget check) that suites, ``distill``, studies and the avalanche integration share;
+:meth:`BufferService.obtain` adds the store: a saved buffer is loaded, a missing one fitted and
+saved, and a strategy that fails or cannot fit yields an outcome the suite records (decision 10).
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from benchmark.budget import Budget
+from benchmark.buffer import Buffer
+from benchmark.cache import cache_key
+from benchmark.data.classdata import ClassData, DatasetOptions, load_dataset
+from benchmark.errors import BudgetExceededError, DoesNotFitError
+from benchmark.options import RunOptions
+from benchmark.profiles import Profile
+from benchmark.results.record import code_identity
+from benchmark.results.store import ResultStore
+from benchmark.spec import parse_spec
+from benchmark.strategy import FitContext, ResolvedSpec, resolve, strategy_class
+from benchmark.training.job import TrainingSet
+
+
+@dataclass
+class BufferOutcome:
+    key: str
+    resolved: ResolvedSpec
+    budget: Budget | None
+    status: str  # ok | failed | does_not_fit
+    buffer: Buffer | None = None
+    error: str | None = None
+    numbers: dict[str, Any] = field(default_factory=dict)
+    distill_wall_s: float = 0.0
+
+    @property
+    def storage(self) -> float | None:
+        return self.buffer.storage if self.buffer is not None else self.numbers.get("storage")
+
+    def training_set(self, device: torch.device | str = "cpu") -> TrainingSet:
+        """The buffer's decoded images, labels and learned lr, with its storage and budget."""
+        images, labels, lr = self.buffer.materialize(device)
+        return TrainingSet(
+            images, labels, lr, self.storage, self.budget.floats if self.budget else None, self.key,
+            self.distill_wall_s,
+        )  # fmt: skip
+
+
+def budget_for(resolved: ResolvedSpec, data: ClassData, ipc: int) -> Budget | None:
+    """ipc × the data's classes × C·H·W; None for an unbudgeted strategy (``whole``)."""
+    return (
+        Budget(ipc, len(data.classes), data.image_shape) if strategy_class(resolved.name).budgeted else None
+    )
+
+
+def stamp(buffer: Buffer, data: ClassData, resolved: ResolvedSpec, ipc: int, seed: int, **extra: Any) -> None:
+    """Write into the manifest what the buffer was made of and with (and its measured storage)."""
+    budget = budget_for(resolved, data, ipc)
+    buffer.manifest.update(
+        spec=resolved.canonical,
+        strategy=resolved.name,
+        dataset=data.name,
+        preprocessing=data.preprocessing,
+        mean=list(data.mean),
+        std=list(data.std),
+        whitening=data.whitening_key,
+        ipc=ipc,
+        classes=list(data.classes),
+        image_shape=list(data.image_shape),
+        seed=seed,
+        budget=budget.floats if budget else None,
+        **extra,
+        **code_identity(),
+    )
+    buffer.manifest["storage"] = buffer.storage
+
+
+def fit_buffer(
+    resolved: ResolvedSpec, data: ClassData, ipc: int, seed: int, context: FitContext, **extra: Any
+) -> Buffer:
+    """Fit the strategy, stamp the manifest and check the budget (BudgetExceededError above it)."""
+    budget = budget_for(resolved, data, ipc)
+    start = time.perf_counter()
+    buffer = strategy_class(resolved.name)(resolved.config).fit(data, budget, seed, context)
+    stamp(buffer, data, resolved, ipc, seed, distill_wall_s=time.perf_counter() - start, **extra)
+    buffer.check(budget)
+    return buffer
+
+
+class BufferService:
+    def __init__(self, store: ResultStore, options: RunOptions, profile: Profile, device: torch.device):
+        self.store = store
+        self.options = options
+        self.profile = profile
+        self.device = device
+        self._data: dict[str, ClassData] = {}
+
+    # ---- data ----------------------------------------------------------------------------
+    def dataset_options(self, preprocessing: str = "meanstd") -> DatasetOptions:
+        return DatasetOptions(
+            data_root=self.options.data_root,
+            download=self.options.download,
+            preprocessing=preprocessing,
+            cache_dir=self.store.cache_root,
+        )
+
+    def data(self, name: str, preprocessing: str = "meanstd") -> ClassData:
+        """The dataset, loaded once per run and preprocessing."""
+        key = f"{name}/{preprocessing}"
+        if key not in self._data:
+            self._data[key] = load_dataset(name, self.dataset_options(preprocessing))
+        return self._data[key]
+
+    # ---- specs and keys --------------------------------------------------------------------
+    def resolve(self, spec_text: str, dataset: str, ipc: int) -> ResolvedSpec:
+        return resolve(parse_spec(spec_text), self.profile.name, dataset, ipc)
+
+    def key(self, data: ClassData, resolved: ResolvedSpec, ipc: int, seed: int) -> str:
+        """What determines a buffer (decision 8): data, resolved spec, ipc, classes, seed, code."""
+        options = self.dataset_options(data.preprocessing)
+        return cache_key(
+            "buffer",
+            {
+                "data": data.describe(),
+                "split": {"val_fraction": options.val_fraction, "split_seed": options.split_seed},
+                "strategy": resolved.canonical,
+                "ipc": ipc,
+                "seed": seed,
+            },
+        )
+
+    # ---- obtaining -------------------------------------------------------------------------
+    def obtain(self, data: ClassData, resolved: ResolvedSpec, ipc: int, seed: int) -> BufferOutcome:
+        """The buffer from the store, or fitted now and saved; never raises for a strategy's failure."""
+        key = self.key(data, resolved, ipc, seed)
+        budget = budget_for(resolved, data, ipc)
+        outcome = BufferOutcome(key, resolved, budget, "ok")
+        path = self.store.buffer_path(resolved.name, key)
+        if path.is_file() and not self.options.force:
+            outcome.buffer = Buffer.load(path, expected_dataset=data.name)
+            outcome.buffer.check_data(data)
+            outcome.distill_wall_s = outcome.buffer.manifest.get("distill_wall_s", 0.0)
+            return outcome
+        options = self.dataset_options(data.preprocessing)
+        context = FitContext(
+            device=self.device,
+            cache_root=self.store.cache_root,
+            profile=self.profile.name,
+            show_progress=self.options.show_progress,
+            checkpoint_path=self.store.checkpoint_path(key),
+        )
+        try:
+            buffer = fit_buffer(
+                resolved, data, ipc, seed, context,
+                val_fraction=options.val_fraction, split_seed=options.split_seed,
+            )  # fmt: skip
+        except DoesNotFitError as error:
+            outcome.status, outcome.error, outcome.numbers = "does_not_fit", str(error), error.numbers
+            return outcome
+        except BudgetExceededError as error:
+            outcome.status, outcome.error = "failed", str(error)
+            outcome.numbers = {"storage": error.storage}
+            return outcome
+        except Exception as error:  # a failed cell is recorded and the run goes on (decision 10)
+            outcome.status = "failed"
+            outcome.error = f"{type(error).__name__}: {error}"
+            outcome.numbers = {"traceback": traceback.format_exc(limit=8)}
+            return outcome
+        buffer.save(path)
+        context.checkpoint_path.unlink(missing_ok=True)
+        outcome.buffer = buffer
+        outcome.distill_wall_s = buffer.manifest["distill_wall_s"]
+        return outcome

@@ -1,0 +1,82 @@
+"""The evaluation service: train one job's network, write its record, tell what is still to do."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+import torch.nn as nn
+
+from benchmark.options import RunOptions
+from benchmark.results.record import Record, record_key
+from benchmark.results.store import ResultStore
+from benchmark.training.evaluate import train_and_test
+from benchmark.training.job import EvaluationJob, TrainingSet
+
+
+@dataclass
+class TrainedNetwork:
+    net: nn.Module
+    accuracy: float
+    seconds: float
+
+
+class EvaluationService:
+    def __init__(self, store: ResultStore, options: RunOptions, device: torch.device):
+        self.store = store
+        self.options = options
+        self.device = device
+
+    def train(self, job: EvaluationJob) -> TrainedNetwork:
+        start = time.perf_counter()
+        net, accuracy = train_and_test(job, self.device, self.options.show_progress, self.options.compile)
+        return TrainedNetwork(net, accuracy, time.perf_counter() - start)
+
+    def write(
+        self, config: dict[str, Any], training: TrainingSet, metrics: dict[str, float], seconds: float
+    ) -> Record:
+        """The ``ok`` record of one trained network, written to the store."""
+        record = Record(
+            config,
+            "ok",
+            metrics=metrics,
+            storage=training.storage,
+            budget=training.budget,
+            learned_lr=training.lr,
+            wall_time_s={"distill": training.distill_wall_s, "evaluate": seconds},
+            buffer=training.buffer_key,
+        )
+        self.store.put(record)
+        return record
+
+    def write_failure(self, config: dict[str, Any], outcome) -> Record:
+        """The one record of a cell whose buffer failed or does not fit (a BufferOutcome)."""
+        record = Record(
+            config,
+            outcome.status,
+            storage=outcome.storage,
+            budget=outcome.budget.floats if outcome.budget else None,
+            error=outcome.error,
+            numbers=outcome.numbers,
+            buffer=outcome.key,
+        )
+        self.store.put(record)
+        return record
+
+    def pending(self, configs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Configs still to evaluate. A network whose first repeat failed or does not fit is settled
+        by that one record (unless --retry-failed / --force)."""
+        pending, settled = [], set()
+        for config in configs:
+            record = self.store.get(config["suite"], record_key(config))
+            if self.options.force or record is None:
+                pending.append(config)
+            elif record.status == "ok":
+                continue
+            elif record.status == "failed" and self.options.retry_failed:
+                pending.append(config)
+            else:
+                settled.add(config["network"])
+        return [c for c in pending if c["network"] not in settled]

@@ -1,0 +1,1 @@
+"""Adapters that let other libraries use the benchmark's strategies (avalanche)."""

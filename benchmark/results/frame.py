@@ -1,0 +1,190 @@
+"""Records as one pandas frame, and the one aggregation every table uses.
+
+:func:`records_frame` is the long format: one row per (record, metric), with the record's config,
+its strategy's role and a readable row label. :func:`aggregate` turns observations (rows of that
+frame placed in a table column by a suite) into cells: mean ± std in percent over the evaluation
+networks (ddof 0), else the worst status ("does not fit", "failed"); the best ranked mean of each
+column; the gain over the strategy whose role is ``reference`` (e.g. ``random``) in the same row
+setting and column.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from benchmark.results.record import Record
+from benchmark.spec import format_value, parse_spec
+
+LONG_COLUMNS = [
+    "key", "dataset", "preprocessing", "suite", "profile", "spec", "strategy", "role", "label", "recipe",
+    "ipc", "network", "step", "steps", "class_order", "distill_seed", "repeat", "eval_seed", "metric",
+    "value", "storage", "budget", "learned_lr", "status", "error",
+]  # fmt: skip
+CONFIG_COLUMNS = ["dataset", "preprocessing", "suite", "profile", "spec", "strategy", "ipc", "network",
+                  "step", "steps", "class_order", "distill_seed", "repeat", "eval_seed"]  # fmt: skip
+ORIGINAL_RECIPE = " [original recipe]"
+
+
+def missing(value: Any) -> bool:
+    return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
+
+
+def records_frame(records: list[Record]) -> pd.DataFrame:
+    """One row per (record, metric); records without metrics (failed, does not fit) keep one row."""
+    rows = []
+    for record in records:
+        config = record.config
+        recipe = (config.get("eval_recipe") or {}).get("name") or "suite"
+        base = {column: config.get(column) for column in CONFIG_COLUMNS}
+        base |= {
+            "key": record.key,
+            "role": record.role,
+            "recipe": "original" if recipe == "original" else "suite",
+            "storage": record.storage,
+            "budget": record.budget,
+            "learned_lr": record.learned_lr,
+            "status": record.status,
+            "error": record.error,
+        }
+        metrics = record.metrics or {}
+        if not metrics:
+            rows.append(base | {"metric": "accuracy", "value": float("nan")})
+        for metric, value in metrics.items():
+            rows.append(base | {"metric": metric, "value": value})
+    frame = pd.DataFrame(rows, columns=LONG_COLUMNS)
+    if not frame.empty:
+        frame["label"] = frame["spec"].map(frame_labels(frame))
+        frame.loc[frame["recipe"] == "original", "label"] += ORIGINAL_RECIPE
+    return frame
+
+
+# ---- readable row labels -------------------------------------------------------------------------
+
+# Keys that choose a component: ``speed:objective=dm`` is another method than ``speed`` (which means
+# TM), so a label shows such a key whenever it is not the strategy's default.
+COMPONENT_KEYS = ("objective",)
+
+
+def _non_default_components(name: str, params: dict) -> set[str]:
+    from benchmark.errors import BenchmarkError
+    from benchmark.strategy import strategy_class
+
+    try:
+        declared = strategy_class(name).declared_params(params)
+    except BenchmarkError:  # a strategy not registered in this process (e.g. a plugin's record)
+        return {k for k in COMPONENT_KEYS if k in params}
+    return {k for k in COMPONENT_KEYS if k in params and k in declared and params[k] != declared[k].default}
+
+
+def strategy_labels(specs, cells=None) -> dict[str, str]:
+    """Each resolved spec → its strategy name plus its component keys and the keys that tell it
+    from same-named specs.
+
+    ``cells`` (pairs of spec and IPC) limits "telling apart" to specs run at the same IPC: a planned
+    strategy resolves to other keys at each IPC (SPEED's D, K, k), which must not split its row.
+    Without ``cells`` all specs count as one cell."""
+    parsed = {spec: parse_spec(spec) for spec in specs}
+    cells = [(spec, None) for spec in parsed] if cells is None else list(cells)
+    specs_per_cell: dict[tuple[str, object], set[str]] = {}
+    for spec, ipc in cells:
+        specs_per_cell.setdefault((parsed[spec].name, ipc), set()).add(spec)
+    varying: dict[str, set[str]] = {}
+    for (name, _), group in specs_per_cell.items():
+        keys = {k for spec in group for k in parsed[spec].params}
+        varying.setdefault(name, set()).update(
+            k for k in keys if len({format_value(parsed[s].params.get(k)) for s in group}) > 1
+        )
+    labels = {}
+    for spec, value in parsed.items():
+        params = value.params
+        shown = varying.get(value.name, set()) | _non_default_components(value.name, params)
+        order = [k for k in COMPONENT_KEYS if k in shown] + sorted(k for k in shown - set(COMPONENT_KEYS))
+        extra = ":".join(f"{k}={format_value(params[k])}" for k in order if k in params)
+        labels[spec] = f"{value.name}:{extra}" if extra else value.name
+    return labels
+
+
+def frame_labels(frame: pd.DataFrame) -> dict[str, str]:
+    """:func:`strategy_labels` of a frame's specs, telling specs apart within each IPC."""
+    specs = frame["spec"].dropna()
+    ipcs = frame.loc[specs.index, "ipc"].astype(object)
+    cells = set(zip(specs, ipcs.where(ipcs.notna(), None), strict=True))  # one cell for missing IPCs
+    return strategy_labels(specs.unique(), cells)
+
+
+# ---- cells ---------------------------------------------------------------------------------------
+
+
+def format_mean_std(mean: float, std: float, n: int) -> str:
+    """ "mean ± std" in percent; one network shows no spread."""
+    return f"{mean:.2f}" if n == 1 else f"{mean:.2f} ± {std:.2f}"
+
+
+def worst_status(statuses) -> str:
+    values = set(statuses)
+    return "does_not_fit" if "does_not_fit" in values else ("failed" if "failed" in values else "ok")
+
+
+STATUS_TEXT = {"does_not_fit": "does not fit", "failed": "failed", "ok": ""}
+
+
+def aggregate(obs: pd.DataFrame, row_keys: list[str]) -> pd.DataFrame:
+    """One cell per row × column of observations (frame rows with ``column``, ``order``, ``axis``):
+    mean/std (percent, ddof 0), n, the cell text, status, storage, budget; then ``best`` and ``gain``."""
+    cells = []
+    for _, group in obs.groupby(row_keys + ["column"], dropna=False, sort=False):
+        first = group.iloc[0]
+        ok = group.loc[group["status"] == "ok", "value"].dropna().astype(float)
+        mean = ok.mean() * 100 if len(ok) else np.nan
+        std = ok.std(ddof=0) * 100 if len(ok) else np.nan
+        status = "ok" if len(ok) else worst_status(group["status"])
+        cells.append(
+            {key: first[key] for key in row_keys}
+            | {
+                "column": first["column"], "order": first["order"], "axis": first["axis"],
+                "spec": first["spec"], "strategy": first["strategy"], "role": first["role"],
+                "recipe": first["recipe"], "ipc": first["ipc"], "network": first["network"],
+                "mean": mean, "std": std, "n": len(ok),
+                "text": format_mean_std(mean, std, len(ok)) if len(ok) else STATUS_TEXT[status],
+                "status": status, "storage": group["storage"].max(), "budget": group["budget"].max(),
+                "kind": "measured",
+            }
+        )  # fmt: skip
+    cells = pd.DataFrame(cells)
+    return cells.loc[:, ~cells.columns.duplicated()]
+
+
+def mark_best_and_gain(cells: pd.DataFrame, row_keys: list[str]) -> pd.DataFrame:
+    """``best``: the highest ranked mean of its column (ties all bold; upper bounds never ranked).
+    ``gain``: mean − the mean of the ``reference`` strategy with the same recipe, other row keys and
+    column (points); the reference used is named in ``reference``."""
+    cells = cells.copy()
+    rankable = cells["mean"].notna() & (cells["role"] != "upper_bound")
+    best = cells[rankable].groupby("column")["mean"].transform("max")
+    cells["best"] = False
+    cells.loc[best.index, "best"] = np.isclose(cells.loc[best.index, "mean"], best)
+    others = [k for k in row_keys if k != "label"]
+    references = cells[cells["role"] == "reference"].sort_values("label", kind="stable")
+    lookup: dict[tuple, tuple[float, str]] = {}
+    for _, ref in references.iterrows():
+        key = (ref["recipe"], *(_key(ref[k]) for k in others), ref["column"])
+        lookup.setdefault(key, (ref["mean"], ref["label"]))
+    gains, names = [], []
+    for _, cell in cells.iterrows():
+        found = lookup.get((cell["recipe"], *(_key(cell[k]) for k in others), cell["column"]))
+        if found is None or cell["role"] == "reference" or missing(cell["mean"]) or missing(found[0]):
+            gains.append(np.nan)
+            names.append(found[1] if found else "")
+        else:
+            gains.append(cell["mean"] - found[0])
+            names.append(found[1])
+    cells["gain"], cells["reference"] = gains, names
+    return cells
+
+
+def _key(value: Any) -> Any:
+    return None if missing(value) else value
