@@ -192,16 +192,11 @@ class DCStrategy(DistillationStrategy):
         return {"dsa": None, "epochs": 300, "preprocessing": "meanstd"}
 
 
-class DSAStrategy(DistillationStrategy):
+class DSAStrategy(DCStrategy):
     """Gradient matching with Siamese augmentation on pixels (Zhao & Bilen, ICML 2021)."""
 
     name = "dsa"
-    parameterization = "pixels"
     objective = "dsa"
-
-    @classmethod
-    def presets(cls, profile: str, dataset: str, ipc: int, given: dict[str, Any]) -> dict[str, Any]:
-        return super().presets(profile, dataset, ipc, given) | _gradient_matching_presets(profile, ipc)
 
     @classmethod
     def original_recipe(cls, config: dict[str, Any], dataset: str, ipc: int) -> dict[str, Any] | None:

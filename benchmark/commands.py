@@ -188,11 +188,9 @@ class EvaluateCommand:
         data = data.restricted_to(buffer.manifest["classes"])
         images, labels, lr = buffer.materialize(engine.device)
         suite = SUITES.get(args.suite)(engine.options, engine.profile, engine)
-        resolved = engine.buffers.resolve(
-            buffer.manifest.get("spec") or buffer.manifest.get("strategy", "random"), data.name,
-            buffer.manifest.get("ipc", 1),
-        )  # fmt: skip
-        recipe = suite.recipe(args.network, resolved, data.name, buffer.manifest.get("ipc", 1))
+        spec, ipc = buffer.manifest.get("spec"), buffer.manifest.get("ipc", 1)
+        resolved = engine.buffers.resolve(spec, data.name, ipc) if spec else None
+        recipe = suite.recipe(args.network, resolved, data.name, ipc)
         if args.standardize:
             recipe = replace(recipe, standardize=True)
         training = TrainingSet(images, labels, lr, buffer.storage)

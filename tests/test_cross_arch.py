@@ -112,7 +112,7 @@ def test_learning_rate_study_uses_validation(tmp_path, monkeypatch):
         return original(net, split, *args, **kwargs)
 
     monkeypatch.setattr(evaluate_module, "test_accuracy", spy)
-    rows = learning_rate_study(suite, "digits", "MLP", [0.01, 0.1])
+    rows = learning_rate_study(suite, "digits", "MLP", [0.01, 0.1], "random")
     assert [r["lr"] for r in rows] == [0.01, 0.1]
     assert all(0 <= r["val_accuracy"] <= 1 for r in rows)
     expected = 3 * len(data.classes)  # the recipe's test_subset applied to the validation split

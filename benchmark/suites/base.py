@@ -153,10 +153,13 @@ class Suite:
     def data(self, dataset: str, resolved: ResolvedSpec, ipc: int) -> ClassData:
         return self.engine.buffers.data(dataset, self.preprocessing(dataset, resolved, ipc))
 
-    def recipe(self, network: str, resolved: ResolvedSpec, dataset: str, ipc: int) -> EvalRecipe:
-        """The suite's recipe for ``network``; the strategy's own where it insists (``whole``) or
-        where ``--eval-recipe original`` asks for its published one."""
+    def recipe(self, network: str, resolved: ResolvedSpec | None, dataset: str, ipc: int) -> EvalRecipe:
+        """The suite's recipe for ``network``; the strategy's own where it insists (an upper bound's
+        fixed recipe) or where ``--eval-recipe original`` asks for its published one (None: no
+        strategy is known, the suite's recipe as it stands)."""
         settings = dict(self.recipes.get("default", {})) | dict(self.recipes.get(network, {}))
+        if resolved is None:
+            return EvalRecipe.from_settings(settings)
         fixed = strategy_class(resolved.name).fixed_recipe(self.profile.name)
         if fixed is not None:
             return EvalRecipe.from_settings(settings | fixed)

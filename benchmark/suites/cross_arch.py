@@ -61,10 +61,11 @@ class CrossArchSuite(Suite):
 
 
 def learning_rate_study(
-    suite: Suite, dataset: str, network: str, learning_rates: list[float], strategy: str = "random",
-    ipc: int = 1, seeds: tuple[int, ...] = (0,),
+    suite: Suite, dataset: str, network: str, learning_rates: list[float], strategy: str, ipc: int = 1,
+    seeds: tuple[int, ...] = (0,),
 ) -> list[dict[str, Any]]:  # fmt: skip
-    """Validation accuracy of ``network`` trained on a ``strategy`` buffer for each learning rate.
+    """Validation accuracy of ``network`` trained on a ``strategy`` buffer (docs/suites.md: random
+    selection) for each learning rate.
 
     Uses the suite's recipe for the network with only ``lr`` changed and the buffer's learned lr
     ignored, and measures on the **validation** split (never test; decision 4), subset as the
