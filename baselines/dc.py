@@ -71,7 +71,7 @@ class GradientMatching(Objective):
             0, "outer steps per network; 0 = by images per class (reference table)", minimum=0
         ),
         "inner_loop": Param(0, "network epochs between outer steps; 0 = by images per class", minimum=0),
-        "network": Param("ConvNet", "matching network"),
+        "network": Param("ConvNet", "matching network", registry="NETWORKS"),
         "net_width": Param(128, "matching network width", minimum=1),
         "lr_net": Param(0.01, "SGD lr of the matching network (no momentum)", minimum=0.0),
         "batch_train": Param(256, "batch size of the inner-loop training", minimum=1),

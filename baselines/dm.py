@@ -34,7 +34,7 @@ class DistributionMatching(Objective):
     params = {
         "batch_real": Param(256, "real images per class per iteration", minimum=1),
         "dsa": Param("auto", "DSA strategy, 'auto' (the dataset's own) or 'none'"),
-        "network": Param("ConvNet", "embedding network"),
+        "network": Param("ConvNet", "embedding network", registry="NETWORKS"),
         "net_width": Param(128, "embedding network width", minimum=1),
         "normalize": Param(
             False, "scale-free loss: mean over classes of each distance / ‖mean real embedding‖²"

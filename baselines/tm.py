@@ -77,7 +77,7 @@ class TrajectoryMatching(Objective):
         "num_experts": Param(100, "expert trajectories", minimum=1),
         "expert_train_epochs": Param(50, "epochs each expert is trained", minimum=1),
         "expert_subset": Param(0, "training images per class for the experts (seeded); 0 = all", minimum=0),
-        "network": Param("ConvNet", "expert and student network"),
+        "network": Param("ConvNet", "expert and student network", registry="NETWORKS"),
         "net_width": Param(128, "expert and student network width", minimum=1),
         "dsa": Param("auto", "DSA strategy of experts and student: 'auto' (the dataset's) or 'none'"),
         "checkpoint_steps": Param(True, "recompute student steps backwards instead of keeping their graphs"),

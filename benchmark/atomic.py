@@ -24,8 +24,13 @@ class WriteFailedError(BenchmarkError, OSError):
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as error:
+        raise WriteFailedError(
+            f"cannot write {str(path)!r}: {error.strerror or error}; choose a writable --output-dir"
+        ) from error
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import struct
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,10 +22,34 @@ from safetensors.torch import save as save_safetensors
 
 from benchmark.atomic import atomic_write_bytes
 from benchmark.budget import Budget, check_budget, tensor_storage
-from benchmark.errors import CorruptFileError, UserInputError
+from benchmark.errors import CorruptFileError, NonFiniteBufferError, UserInputError
 
 LR_KEY = "lr"  # the one learned scalar lr, exempt from the budget (decision 3)
-FORMAT = "distill-benchmark-buffer/1"
+FORMAT = "distill-benchmark-buffer/2"  # /2: the manifest's fields are covered by digests too
+LEGACY_FORMATS = ("distill-benchmark-buffer/1",)  # payload checksum only; read with a warning
+FIELD_DIGESTS = "fields_sha256"
+
+
+def field_digests(manifest: dict[str, Any]) -> dict[str, str]:
+    """A digest of each manifest field (its canonical JSON), so a changed field can be named."""
+    return {
+        key: hashlib.sha256(json.dumps(value, sort_keys=True).encode()).hexdigest()[:16]
+        for key, value in manifest.items()
+        if key != FIELD_DIGESTS
+    }
+
+
+def changed_fields(manifest: dict[str, Any]) -> list[str]:
+    """The fields of a manifest that differ from its digests (edited, added or removed)."""
+    saved = manifest.get(FIELD_DIGESTS)
+    if not isinstance(saved, dict):
+        return [f"{FIELD_DIGESTS} (missing)"]
+    now = field_digests(manifest)
+    return sorted(
+        [f"{k} (edited)" for k in now.keys() & saved.keys() if now[k] != saved[k]]
+        + [f"{k} (added)" for k in now.keys() - saved.keys()]
+        + [f"{k} (removed)" for k in saved.keys() - now.keys()]
+    )
 
 
 def payload_checksum(tensors: dict[str, torch.Tensor]) -> str:
@@ -63,6 +88,20 @@ class Buffer:
             check_budget(
                 self.storage, budget, self.manifest.get("spec") or self.manifest.get("strategy", self.kind)
             )
+
+    def check_finite(self) -> None:
+        """Raise NonFiniteBufferError if a stored float tensor or a decoded image holds NaN or inf
+        (such a buffer trains networks to chance and must not be saved as a result)."""
+        for name, tensor in self.tensors.items():
+            if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+                bad = int((~torch.isfinite(tensor)).sum())
+                raise NonFiniteBufferError(self._who(), f"its tensor {name!r} holds {bad} NaN/inf values")
+        images, _, _ = self.materialize("cpu")
+        if not bool(torch.isfinite(images).all()):
+            raise NonFiniteBufferError(self._who(), "its decoded images hold NaN/inf values")
+
+    def _who(self) -> str:
+        return str(self.manifest.get("spec") or self.manifest.get("strategy") or self.kind)
 
     def check_data(self, data) -> None:
         """A buffer is trained and tested only on the dataset and preprocessing it was made with
@@ -128,6 +167,8 @@ class Buffer:
     def to_bytes(self) -> bytes:
         tensors = {k: v.detach().cpu().contiguous() for k, v in self.tensors.items()}
         manifest = dict(self.manifest, kind=self.kind, format=FORMAT, sha256=payload_checksum(tensors))
+        manifest.pop(FIELD_DIGESTS, None)
+        manifest[FIELD_DIGESTS] = field_digests(manifest)
         self.manifest = manifest
         return save_safetensors(tensors, metadata={"manifest": json.dumps(manifest, sort_keys=True)})
 
@@ -147,6 +188,18 @@ class Buffer:
             raise CorruptFileError(
                 f"{source}: the payload checksum does not match its manifest (tampered or damaged); "
                 "delete it and distill it again"
+            )
+        if manifest["format"] == FORMAT:
+            changed = changed_fields(manifest)
+            if changed:
+                raise CorruptFileError(
+                    f"{source}: its manifest was changed after it was saved ({', '.join(changed)}); "
+                    "delete it and distill it again"
+                )
+        else:
+            warnings.warn(
+                f"{source} predates manifest digests ({manifest['format']}): only its tensors are checked",
+                stacklevel=2,
             )
         return cls(kind=manifest["kind"], tensors=tensors, manifest=manifest)
 
@@ -177,7 +230,7 @@ def _read_manifest(data: bytes, source: str) -> dict[str, Any]:
         manifest = json.loads(header["__metadata__"]["manifest"])
     except (ValueError, KeyError, TypeError, UnicodeDecodeError) as error:
         raise CorruptFileError(f"{not_buffer}; its manifest is missing or malformed") from error
-    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+    if not isinstance(manifest, dict) or manifest.get("format") not in (FORMAT, *LEGACY_FORMATS):
         raise CorruptFileError(f"{not_buffer}; its manifest has no format {FORMAT!r}")
     classes = manifest.get("classes")
     valid_classes = isinstance(classes, list) and classes and all(type(c) is int for c in classes)

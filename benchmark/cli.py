@@ -8,11 +8,13 @@ only when it is invoked, and torch/pandas only inside commands, so ``--help`` st
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import warnings
 from pathlib import Path
 
-from benchmark.errors import BenchmarkError
-from benchmark.plugins import load_plugin_file
+from benchmark.errors import BenchmarkError, BenchmarkWarning
+from benchmark.plugins import load_entry_point_plugins, load_plugin_file
 
 
 def comma_list(kind):
@@ -70,10 +72,13 @@ def build_parser(argv: list[str]) -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    show_warnings_in_one_line()
     try:
+        load_entry_point_plugins()  # first, so a plugin file re-registering a built-in name is named
         for path in _plugin_paths(argv):
             load_plugin_file(path)
         args = build_parser(argv).parse_args(argv)
+        args.plugin_files = _plugin_paths(argv)
         return dispatch(args)
     except BenchmarkError as error:
         print(f"error: {error}", file=sys.stderr)
@@ -81,6 +86,23 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted; finished records are kept, re-run to resume", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # e.g. `show --format csv | head -1`: the reader left; nothing is lost
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
+
+
+def show_warnings_in_one_line() -> None:
+    """The harness's own warnings as one line each (``warning: …``); others as Python prints them."""
+    default = warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if issubclass(category, BenchmarkWarning):
+            print(f"warning: {message}", file=sys.stderr)
+        else:
+            default(message, category, filename, lineno, file, line)
+
+    warnings.showwarning = show
 
 
 def dispatch(args: argparse.Namespace) -> int:

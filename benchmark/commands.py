@@ -101,6 +101,7 @@ class RunCommand:
             ray_address=args.ray_address,
             cpus_per_cell=args.cpus_per_cell,
             gpus_per_cell=args.gpus_per_cell,
+            plugins=list(getattr(args, "plugin_files", [])),
         )
         tables = run(options)
         print_tables(tables) if tables else print("no records")
@@ -222,7 +223,7 @@ class ShowCommand:
         from benchmark.results.frame import records_frame
         from benchmark.results.store import ResultStore
 
-        store = ResultStore(args.output_dir)
+        store = ResultStore(args.output_dir, read_only=True)
         records = [r for r in store.records(args.suite) if args.profile in (None, r.config["profile"])]
         if args.format == "csv":
             records_frame(records).to_csv(sys.stdout, index=False)

@@ -5,6 +5,10 @@ class BenchmarkError(Exception):
     """Base class of every error the harness raises on purpose."""
 
 
+class BenchmarkWarning(UserWarning):
+    """Something the user should know that does not stop the work (the CLI prints it in one line)."""
+
+
 class UserInputError(BenchmarkError, ValueError):
     """A name, spec, option or file given by the user is not valid."""
 
@@ -14,6 +18,10 @@ class UnknownNameError(UserInputError, KeyError):
 
     def __str__(self) -> str:  # KeyError would otherwise quote the message
         return str(self.args[0])
+
+
+class DuplicateNameError(UserInputError):
+    """A name registered twice (e.g. a plugin re-using a built-in strategy's name)."""
 
 
 class DatasetNotFoundError(BenchmarkError, FileNotFoundError):
@@ -30,6 +38,16 @@ class BudgetExceededError(BenchmarkError):
     def __init__(self, message: str, storage: float | None = None):
         super().__init__(message)
         self.storage = storage
+
+
+class NonFiniteBufferError(BenchmarkError, ArithmeticError):
+    """A strategy produced a buffer holding NaN or inf; it is recorded as failed, never saved."""
+
+    def __init__(self, strategy: str, what: str):
+        super().__init__(
+            f"strategy {strategy!r} produced a buffer that is not finite: {what}; lower its learning "
+            "rates in the spec, or report the strategy's bug"
+        )
 
 
 class DoesNotFitError(BenchmarkError):

@@ -4,6 +4,7 @@ cell a Ray task; the driver alone writes the result store, so no shared filesyst
 from __future__ import annotations
 
 import dataclasses
+import sys
 import tempfile
 import traceback
 from pathlib import Path, PurePosixPath
@@ -48,7 +49,8 @@ class RayExecutor:
             task = ray.remote(run_cell_in_worker).options(num_cpus=cpus, num_gpus=gpus)
             existing = ray.put(suite_records(suite))
             worker_options = dataclasses.replace(options, show_progress=False)
-            pending = {task.remote(worker_options, cell, existing, cpus): cell for cell in cells}
+            plugins = ray.put(plugin_sources(options.plugins or []))
+            pending = {task.remote(worker_options, cell, existing, cpus, plugins): cell for cell in cells}
             bar = progress(
                 total=len(pending),
                 desc=f"{suite.name} cells (ray)",
@@ -100,16 +102,27 @@ def suite_records(suite: Suite) -> dict[str, bytes]:
     return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(folder.glob("*.json"))}
 
 
-def run_cell_in_worker(options, cell, existing: dict[str, bytes], threads: int) -> dict[str, Any]:
+def plugin_sources(paths: list[str]) -> list[tuple[str, str, str]]:
+    """(name, source, origin) of each --plugin file, read on the driver: workers need no shared disk."""
+    return [(Path(p).stem, Path(p).read_text(), str(p)) for p in paths]
+
+
+def run_cell_in_worker(
+    options, cell, existing: dict[str, bytes], threads: int, plugins: list[tuple[str, str, str]] = ()
+) -> dict[str, Any]:
     """A Ray task: run one cell in a fresh temporary output folder seeded with ``existing`` records;
     return every file it created or changed under records/ and buffers/, and the error if it raised."""
     import torch
 
     from benchmark.engine import Engine
+    from benchmark.plugins import load_plugin_source
     from benchmark.profiles import load_profile
     from benchmark.registries import SUITES
 
     torch.set_num_threads(max(1, threads))
+    for name, source, origin in plugins:  # the driver's --plugin files, in the worker's process
+        if f"distill_benchmark_plugin_{name}" not in sys.modules:  # a reused worker has it already
+            load_plugin_source(name, source, origin)
     with tempfile.TemporaryDirectory(prefix="distill-cell-") as tmp:
         root = Path(tmp)
         for relative, data in existing.items():

@@ -31,3 +31,4 @@ class RunOptions:
     ray_address: str | None = None  # --address: a Ray cluster; None starts a local one
     cpus_per_cell: int = 1  # Ray resource request per cell, also its torch thread count
     gpus_per_cell: float = 0.0
+    plugins: list[str] | None = None  # --plugin files; the ray executor ships their source to workers

@@ -6,12 +6,12 @@ found through the ``distill_benchmark.plugins`` entry-point group exactly as an 
 
 from __future__ import annotations
 
-import importlib.util
 import sys
+import types
 from importlib.metadata import entry_points
 from pathlib import Path
 
-from benchmark.errors import UserInputError
+from benchmark.errors import BenchmarkError, UserInputError
 
 ENTRY_POINT_GROUP = "distill_benchmark.plugins"
 _loaded: set[str] = set()
@@ -33,9 +33,38 @@ def load_plugin_file(path: str | Path) -> None:
         raise UserInputError(f"plugin file {str(path)!r} does not exist or is not a .py file")
     if str(path) in _loaded:
         return
-    module_name = f"distill_benchmark_plugin_{path.stem}"
-    spec = importlib.util.spec_from_file_location(module_name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[module_name] = module
-    spec.loader.exec_module(module)
+    load_plugin_source(path.stem, path.read_text(), str(path))
     _loaded.add(str(path))
+
+
+def load_plugin_source(name: str, source: str, origin: str) -> None:
+    """Run a plugin's source as module ``distill_benchmark_plugin_<name>`` (a file given with
+    ``--plugin``, or its text shipped to a Ray worker). Any failure is one line naming ``origin``."""
+    module_name = f"distill_benchmark_plugin_{name}"
+    module = types.ModuleType(module_name)
+    module.__file__ = origin
+    sys.modules[module_name] = module
+    try:
+        exec(compile(source, origin, "exec"), module.__dict__)  # noqa: S102 - the user's own plugin file
+    except SystemExit as error:
+        sys.modules.pop(module_name, None)
+        raise UserInputError(
+            f"plugin file {origin!r} called sys.exit({error.code}) while loading; a plugin only registers"
+        ) from None
+    except BenchmarkError:
+        sys.modules.pop(module_name, None)
+        raise
+    except Exception as error:  # the plugin's own bug: one line naming it, not a traceback into ours
+        sys.modules.pop(module_name, None)
+        where = f" (line {error.lineno})" if isinstance(error, SyntaxError) else _line_in(error, origin)
+        raise UserInputError(
+            f"plugin file {origin!r} failed to load{where}: {type(error).__name__}: {error}"
+        ) from None
+
+
+def _line_in(error: Exception, origin: str) -> str:
+    """`` (line N)`` of the innermost frame of ``error`` inside ``origin``, if any."""
+    import traceback
+
+    lines = [frame.lineno for frame in traceback.extract_tb(error.__traceback__) if frame.filename == origin]
+    return f" (line {lines[-1]})" if lines else ""

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-from benchmark.errors import UnknownNameError
+from benchmark.errors import DuplicateNameError, UnknownNameError
 
 T = TypeVar("T")
 
@@ -55,7 +55,7 @@ class Registry(Generic[T]):
 
             return decorator
         if name in self._entries:
-            raise ValueError(f"{self.kind} {name!r} is registered twice")
+            raise DuplicateNameError(f"{self.kind} {name!r} is already registered; choose another name")
         if not description and not isinstance(target, str):
             description = (getattr(target, "__doc__", None) or "").strip().split("\n")[0]
         self._entries[name] = _Entry(target, description, dict(info))

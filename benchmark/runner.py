@@ -30,6 +30,12 @@ def run(options: RunOptions) -> list:
             "show and leaderboard read them, this run does not resume them",
             file=sys.stderr,
         )
+    for data in engine.buffers.loaded():
+        print(
+            f"data: {data.name} ({data.preprocessing}) from {data.source or 'its loader'}, "
+            f"fingerprint {data.fingerprint}",
+            file=sys.stderr,
+        )
     executor.run(suite, cells)
     records = [
         r

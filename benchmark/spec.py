@@ -6,6 +6,7 @@ accepts as :class:`Param`; unknown keys and bad values are errors naming the acc
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,6 +28,7 @@ class Param:
     minimum: float | None = None
     maximum: float | None = None
     type: type | None = None  # inferred from the default when None
+    registry: str | None = None  # a registry of benchmark.registries whose names are the valid values
 
     @property
     def value_type(self) -> type | None:
@@ -45,8 +47,12 @@ class Param:
         )
         if wrong_type:
             problem = f"is not {_TYPE_WORDS.get(kind, kind.__name__)}"
+        elif kind is float and not math.isfinite(value):
+            problem = "is not a finite number"
         elif self.choices is not None and value not in self.choices:
             problem = "is not allowed"
+        elif self.registry is not None and value not in self._registry():
+            problem = f"is not a registered {self._registry().kind}"
         elif self.minimum is not None and value < self.minimum:
             problem = "is too small"
         elif self.maximum is not None and value > self.maximum:
@@ -57,7 +63,14 @@ class Param:
             )
         return value
 
+    def _registry(self):
+        from benchmark import registries
+
+        return getattr(registries, self.registry)
+
     def _expectation(self, key: str) -> str:
+        if self.registry is not None:
+            return f"{key} must be one of {', '.join(self._registry().names())}"
         if self.choices is not None:
             return f"{key} must be one of {', '.join(map(format_value, self.choices))}"
         bounds = []

@@ -36,6 +36,10 @@ class FitContext:
     # (studies evaluate one long run at several schedules instead of one run per schedule).
     snapshot_at: tuple[int, ...] = ()
     on_snapshot: Callable[[int, Buffer], None] | None = None
+    # Set by the loop: when this process started distilling, and the wall time of the work a
+    # resumed checkpoint holds, so a resumed buffer records its total distillation time.
+    started: float = 0.0
+    resumed_wall_s: float = 0.0
 
 
 ROLES = ("method", "reference", "upper_bound")

@@ -58,11 +58,15 @@ def test_missing_dataset_names_every_path_tried(tmp_path, monkeypatch):
     import benchmark.data.fashion_mnist as fm
 
     monkeypatch.setattr(fm, "DEBIAN_FOLDER", tmp_path / "nowhere")
-    with pytest.raises(DatasetNotFoundError) as error:
+    with pytest.raises(DatasetNotFoundError) as error:  # a given root only: never a silent fall-back
         load_dataset("fashion_mnist", DatasetOptions(data_root=tmp_path / "root"))
     message = str(error.value)
-    assert str(tmp_path / "root") in message and str(tmp_path / "nowhere") in message
+    assert str(tmp_path / "root") in message and str(tmp_path / "nowhere") not in message
     assert "apt-get install dataset-fashion-mnist" in message
+    monkeypatch.setattr(fm.Path, "expanduser", lambda self: tmp_path / "nowhere" / self.name)  # no cache
+    with pytest.raises(DatasetNotFoundError) as error:  # without a root: the system folders
+        load_dataset("fashion_mnist", DatasetOptions())
+    assert str(tmp_path / "nowhere") in str(error.value)
 
 
 def test_truncated_file_is_named(tmp_path):

@@ -22,7 +22,7 @@ def test_decorator_and_duplicate_name():
 
     assert registry.get("a") is a
     assert registry.describe("a") == "First line of the doc."
-    with pytest.raises(ValueError, match="registered twice"):
+    with pytest.raises(ValueError, match="already registered; choose another name"):
         registry.register("a", a)
 
 

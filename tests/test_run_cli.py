@@ -63,7 +63,7 @@ def test_bad_input_is_one_clear_error(tmp_path, capsys):
         ("--profile", "nope"): "Unknown profile 'nope'. Available:",
         ("--executor", "nope"): "Unknown executor 'nope'. Available:",
         ("--networks", "nope"): "Unknown network 'nope'. Available:",
-        ("--ipc", "0"): "ipc must be positive",
+        ("--ipc", "0"): "--ipc 0 is out of range",
         ("--strategies", "dm:k"): "malformed strategy spec 'dm:k'",
         ("--strategies", "dm:nope=1"): "does not accept nope; accepted keys:",
         ("--device", "tpu"): "unknown device 'tpu'",

@@ -33,11 +33,13 @@ def build_classdata(
     options: DatasetOptions,
     mean: tuple[float, ...] | None = None,
     std: tuple[float, ...] | None = None,
+    source: str = "",
 ) -> ClassData:
     """Split val off train (decision 4) and normalise all splits with train statistics.
 
     ``mean``/``std`` are the dataset's published constants where the references use them;
-    otherwise they are fitted on the train split (after the val hold-out).
+    otherwise they are fitted on the train split (after the val hold-out). ``source`` says where the
+    files were read (shown to the user and written into buffer manifests).
     """
     train_labels, test_labels = _labels(train_labels), _labels(test_labels)
     kept, held = class_balanced_holdout(train_labels, options.val_fraction, options.split_seed)
@@ -54,6 +56,7 @@ def build_classdata(
         val=Split(normalize(val_x, mean, std), train_labels[held]),
         test=Split(normalize(test_images, mean, std), test_labels),
         preprocessing="meanstd",
+        source=source,
     )
 
 

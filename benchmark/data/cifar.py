@@ -99,8 +99,9 @@ def _folder(options: DatasetOptions, folder_name: str, required: list[str], data
         cls = CIFAR10 if dataset == "CIFAR-10" else CIFAR100
         cls(str(root), train=True, download=True)
         cls(str(root), train=False, download=True)
-    candidates = [root / folder_name, root] if root is not None else []
-    return first_folder_with([*candidates, CACHE_ROOT / folder_name], required, dataset, how)
+    # a given root only (a root without the files is an error, never a silent fall-back)
+    candidates = [root / folder_name, root] if root is not None else [CACHE_ROOT / folder_name]
+    return first_folder_with(candidates, required, dataset, how)
 
 
 def _assemble(
@@ -111,12 +112,14 @@ def _assemble(
     options: DatasetOptions,
     mean: tuple[float, ...],
     std: tuple[float, ...],
+    folder: Path,
 ) -> ClassData:
     train_x = to_float_images(np.concatenate([x for x, _ in train]))
     train_y = np.concatenate([y for _, y in train])
     return build_classdata(
-        name, class_names, train_x, train_y, to_float_images(test[0]), test[1], options, mean, std
-    )
+        name, class_names, train_x, train_y, to_float_images(test[0]), test[1], options, mean, std,
+        source=str(folder),
+    )  # fmt: skip
 
 
 def load_cifar10(options: DatasetOptions) -> ClassData:
@@ -126,7 +129,7 @@ def load_cifar10(options: DatasetOptions) -> ClassData:
     train = [_batch(find_file(folder, f), "labels", 10) for f in CIFAR10_TRAIN]
     test = _batch(find_file(folder, "test_batch"), "labels", 10)
     names = _names(find_file(folder, "batches.meta"), "label_names", 10)
-    return _assemble("cifar10", names, train, test, options, CIFAR10_MEAN, CIFAR10_STD)
+    return _assemble("cifar10", names, train, test, options, CIFAR10_MEAN, CIFAR10_STD, folder)
 
 
 def load_cifar100(options: DatasetOptions) -> ClassData:
@@ -136,4 +139,4 @@ def load_cifar100(options: DatasetOptions) -> ClassData:
     train = [_batch(find_file(folder, "train"), "fine_labels", 100)]
     test = _batch(find_file(folder, "test"), "fine_labels", 100)
     names = _names(find_file(folder, "meta"), "fine_label_names", 100)
-    return _assemble("cifar100", names, train, test, options, CIFAR100_MEAN, CIFAR100_STD)
+    return _assemble("cifar100", names, train, test, options, CIFAR100_MEAN, CIFAR100_STD, folder)

@@ -79,6 +79,10 @@ class ClassData:
     whitening_key: str | None = None
     # DSA families suited to the data (no flips for digits, PROTOCOL.md §0).
     augmentation: str = "color_crop_cutout_flip_scale_rotate"
+    # Where the files were read, and a fingerprint of what was loaded (load_dataset fills it): two
+    # copies of a dataset that differ get different buffer keys, so results are never mixed.
+    source: str = ""
+    fingerprint: str = ""
 
     def __post_init__(self) -> None:
         if not self.classes:
@@ -142,7 +146,20 @@ class ClassData:
             "preprocessing": self.preprocessing,
             "classes": list(self.classes),
             "image_shape": list(self.image_shape),
+            "fingerprint": self.fingerprint,
         }
+
+    def content_fingerprint(self) -> str:
+        """A cheap digest of the loaded content: each split's size and labels, and a fixed sample of
+        64 of its images (bit for bit)."""
+        digest = hashlib.sha256()
+        for split in (self.train, self.val, self.test):
+            step = max(1, len(split) // 64)
+            for tensor in (split.labels, split.images[::step][:64]):
+                array = tensor.detach().cpu().contiguous().numpy()
+                digest.update(f"{array.dtype}|{array.shape}|".encode())
+                digest.update(array.tobytes())
+        return digest.hexdigest()[:16]
 
 
 @dataclass(frozen=True)
@@ -163,5 +180,6 @@ def load_dataset(name: str, options: DatasetOptions | None = None) -> ClassData:
     from benchmark.registries import DATASETS
 
     options = options or DatasetOptions()
-    loader = DATASETS.get(name)
-    return preprocess(loader(options), options)  # every loader returns mean/std data; ZCA on request
+    data = DATASETS.get(name)(options)  # every loader returns mean/std data
+    data.fingerprint = data.content_fingerprint()
+    return preprocess(data, options)  # ZCA on request

@@ -29,6 +29,7 @@ def load_digits(options: DatasetOptions) -> ClassData:
         images[test_idx],
         labels[test_idx],
         options,
+        source="scikit-learn's bundled digits",
     )
     data.augmentation = NO_FLIP_STRATEGY
     return data

@@ -10,6 +10,7 @@ from benchmark.data.build import build_classdata, to_float_images
 from benchmark.data.classdata import ClassData, DatasetOptions
 from benchmark.data.idx import read_idx
 from benchmark.data.locate import find_file, first_folder_with
+from benchmark.errors import CorruptFileError
 
 CLASS_NAMES = [
     "T-shirt/top",
@@ -39,11 +40,11 @@ HOW_TO_GET = (
 
 
 def idx_candidates(root: Path | None, torchvision_folder: str, extra: list[Path]) -> list[Path]:
-    """Folders to search: the root itself and its torchvision layout, then system folders."""
-    folders: list[Path] = []
+    """Folders to search: a given root itself and its torchvision layout (only those: a root that
+    lacks the files is an error, never a silent fall-back), else the system folders."""
     if root is not None:
-        folders += [root, root / torchvision_folder / "raw", root / torchvision_folder.lower()]
-    return folders + extra
+        return [root, root / torchvision_folder / "raw", root / torchvision_folder.lower()]
+    return extra
 
 
 def load_idx_dataset(folder: Path) -> tuple[torch.Tensor, ...]:
@@ -51,7 +52,9 @@ def load_idx_dataset(folder: Path) -> tuple[torch.Tensor, ...]:
     arrays = [read_idx(find_file(folder, name)) for name in FILES]
     for images, labels, name in ((arrays[0], arrays[1], FILES[0]), (arrays[2], arrays[3], FILES[2])):
         if len(images) != len(labels):
-            raise ValueError(f"{folder / name}: {len(images)} images but {len(labels)} labels")
+            raise CorruptFileError(
+                f"{folder / name}: {len(images)} images but {len(labels)} labels; fetch the files again"
+            )
     return to_float_images(arrays[0]), arrays[1], to_float_images(arrays[2]), arrays[3]
 
 
@@ -70,4 +73,6 @@ def load_fashion_mnist(options: DatasetOptions) -> ClassData:
     )
     folder = first_folder_with(candidates, FILES, "Fashion-MNIST", HOW_TO_GET)
     train_x, train_y, test_x, test_y = load_idx_dataset(folder)
-    return build_classdata("fashion_mnist", CLASS_NAMES, train_x, train_y, test_x, test_y, options, MEAN, STD)
+    return build_classdata(
+        "fashion_mnist", CLASS_NAMES, train_x, train_y, test_x, test_y, options, MEAN, STD, source=str(folder)
+    )

@@ -111,8 +111,9 @@ def load_imagenet_subset(subset: str, options: DatasetOptions) -> ClassData:
     train_x, train_y = _split(folder / "train", wnids, subset)
     test_x, test_y = _split(folder / "val", wnids, subset)
     return build_classdata(
-        subset, wnids, to_float_images(train_x), train_y, to_float_images(test_x), test_y, options, MEAN, STD
-    )
+        subset, wnids, to_float_images(train_x), train_y, to_float_images(test_x), test_y, options, MEAN, STD,
+        source=str(folder),
+    )  # fmt: skip
 
 
 def load_imagenette(options: DatasetOptions) -> ClassData:

@@ -30,4 +30,6 @@ def load_mnist(options: DatasetOptions) -> ClassData:
         MNIST(str(root), train=False, download=True)
     folder = first_folder_with(idx_candidates(root, "MNIST", [CACHE_FOLDER]), FILES, "MNIST", HOW_TO_GET)
     train_x, train_y, test_x, test_y = load_idx_dataset(folder)
-    return build_classdata("mnist", CLASS_NAMES, train_x, train_y, test_x, test_y, options, MEAN, STD)
+    return build_classdata(
+        "mnist", CLASS_NAMES, train_x, train_y, test_x, test_y, options, MEAN, STD, source=str(folder)
+    )

@@ -29,7 +29,8 @@ HOW_TO_GET = (
 
 def _find_root(options: DatasetOptions) -> Path:
     root = Path(options.data_root).expanduser() if options.data_root else None
-    candidates = ([root / FOLDER, root] if root is not None else []) + [CACHE_ROOT.expanduser() / FOLDER]
+    # a given root only (a root without the files is an error, never a silent fall-back)
+    candidates = [root / FOLDER, root] if root is not None else [CACHE_ROOT.expanduser() / FOLDER]
     for folder in candidates:
         if (folder / "wnids.txt").is_file() and (folder / "train").is_dir() and (folder / "val").is_dir():
             return folder
@@ -120,4 +121,5 @@ def load_tinyimagenet(options: DatasetOptions) -> ClassData:
         options,
         MEAN,
         STD,
+        source=str(folder),
     )

@@ -16,7 +16,7 @@ import torch
 from benchmark.atomic import atomic_write_bytes
 from benchmark.distill.objective import Objective
 from benchmark.distill.parameterization import Parameterization
-from benchmark.errors import DistillationDivergedError, UserInputError
+from benchmark.errors import CorruptFileError, DistillationDivergedError, UserInputError
 from benchmark.progress import progress
 from benchmark.seeding import generator as make_generator
 from benchmark.strategy import FitContext
@@ -55,6 +55,7 @@ def distill(
     ``snapshot(n)`` is called after the n-th step for every n in ``context.snapshot_at``."""
     optimizers = make_optimizers(synthetic.optimizer_groups() + objective.optimizer_groups())
     rng = make_generator(seed)
+    context.started = time.perf_counter()
     losses: list[float] = []
     start = _resume(context, synthetic, objective, optimizers, rng, losses)
     last_save = time.monotonic()
@@ -92,6 +93,7 @@ def save_checkpoint(context, next_iteration, synthetic, objective, optimizers, r
         "rng": rng.get_state(),
         "torch_rng": torch.get_rng_state(),
         "losses": torch.tensor(losses, dtype=torch.float64),
+        "wall_s": torch.tensor(context.resumed_wall_s + time.perf_counter() - context.started),
     }
     if torch.cuda.is_available():
         state["cuda_rng"] = torch.cuda.get_rng_state_all()
@@ -101,17 +103,27 @@ def save_checkpoint(context, next_iteration, synthetic, objective, optimizers, r
 
 
 def _resume(context, synthetic, objective, optimizers, rng, losses) -> int:
+    """The iteration to go on from: 0, or the checkpoint's (restoring every state, decision 12). A
+    checkpoint that cannot be read is one line naming it and the fix (never unpickled code)."""
     path = context.checkpoint_path
     if not path or not path.is_file():
         return 0
-    state = torch.load(path, map_location=context.device, weights_only=True)
-    synthetic.load_state_dict(state["synthetic"])
-    objective.load_state_dict(state["objective"])
-    for optimizer, saved in zip(optimizers, state["optimizers"], strict=True):
-        optimizer.load_state_dict(saved)
-    rng.set_state(state["rng"].cpu())
-    torch.set_rng_state(state["torch_rng"].cpu())
-    if "cuda_rng" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all([s.cpu() for s in state["cuda_rng"]])
-    losses.extend(state["losses"].tolist())
-    return int(state["iteration"])
+    try:
+        state = torch.load(path, map_location=context.device, weights_only=True)
+        synthetic.load_state_dict(state["synthetic"])
+        objective.load_state_dict(state["objective"])
+        for optimizer, saved in zip(optimizers, state["optimizers"], strict=True):
+            optimizer.load_state_dict(saved)
+        rng.set_state(state["rng"].cpu())
+        torch.set_rng_state(state["torch_rng"].cpu())
+        if "cuda_rng" in state and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all([s.cpu() for s in state["cuda_rng"]])
+        losses.extend(state["losses"].tolist())
+        context.resumed_wall_s = float(state.get("wall_s", 0.0))
+        return int(state["iteration"])
+    except Exception as error:  # truncated, tampered or from other code: never trusted
+        reason = str(error).strip().splitlines()[0][:160] if str(error).strip() else type(error).__name__
+        raise CorruptFileError(
+            f"the distillation checkpoint {path} cannot be resumed ({type(error).__name__}: {reason}); "
+            "re-run with --force to start this buffer afresh"
+        ) from None

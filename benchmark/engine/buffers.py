@@ -20,7 +20,7 @@ from benchmark.budget import Budget
 from benchmark.buffer import Buffer
 from benchmark.cache import cache_key
 from benchmark.data.classdata import ClassData, DatasetOptions, load_dataset
-from benchmark.errors import BudgetExceededError, DoesNotFitError
+from benchmark.errors import BudgetExceededError, CorruptFileError, DoesNotFitError
 from benchmark.options import RunOptions
 from benchmark.profiles import Profile
 from benchmark.results.record import code_identity
@@ -72,6 +72,8 @@ def stamp(buffer: Buffer, data: ClassData, resolved: ResolvedSpec, ipc: int, see
         mean=list(data.mean),
         std=list(data.std),
         whitening=data.whitening_key,
+        data_source=data.source,
+        data_fingerprint=data.fingerprint,
         ipc=ipc,
         classes=list(data.classes),
         image_shape=list(data.image_shape),
@@ -86,11 +88,15 @@ def stamp(buffer: Buffer, data: ClassData, resolved: ResolvedSpec, ipc: int, see
 def fit_buffer(
     resolved: ResolvedSpec, data: ClassData, ipc: int, seed: int, context: FitContext, **extra: Any
 ) -> Buffer:
-    """Fit the strategy, stamp the manifest and check the budget (BudgetExceededError above it)."""
+    """Fit the strategy, stamp the manifest, check that the buffer is finite and decodes to a
+    class-balanced set (NonFiniteBufferError, CorruptFileError) and within its budget
+    (BudgetExceededError)."""
     budget = budget_for(resolved, data, ipc)
     start = time.perf_counter()
     buffer = strategy_class(resolved.name)(resolved.config).fit(data, budget, seed, context)
-    stamp(buffer, data, resolved, ipc, seed, distill_wall_s=time.perf_counter() - start, **extra)
+    wall = time.perf_counter() - start + context.resumed_wall_s  # a resumed fit counts its earlier part
+    stamp(buffer, data, resolved, ipc, seed, distill_wall_s=wall, **extra)
+    buffer.check_finite()
     buffer.check(budget)
     return buffer
 
@@ -119,6 +125,10 @@ class BufferService:
             self._data[key] = load_dataset(name, self.dataset_options(preprocessing))
         return self._data[key]
 
+    def loaded(self) -> list[ClassData]:
+        """The datasets loaded so far (to tell the user which files a run reads)."""
+        return list(self._data.values())
+
     # ---- specs and keys --------------------------------------------------------------------
     def resolve(self, spec_text: str, dataset: str, ipc: int) -> ResolvedSpec:
         return resolve(parse_spec(spec_text), self.profile.name, dataset, ipc)
@@ -145,8 +155,13 @@ class BufferService:
         outcome = BufferOutcome(key, resolved, budget, "ok")
         path = self.store.buffer_path(resolved.name, key)
         if path.is_file() and not self.options.force:
-            outcome.buffer = Buffer.load(path, expected_dataset=data.name)
-            outcome.buffer.check_data(data)
+            try:
+                outcome.buffer = Buffer.load(path, expected_dataset=data.name)
+                outcome.buffer.check_data(data)
+            except CorruptFileError as error:  # one damaged file fails its cell, not the run
+                outcome.status = "failed"
+                outcome.error = f"{error}; or re-run with --force to distill it again"
+                return outcome
             outcome.distill_wall_s = outcome.buffer.manifest.get("distill_wall_s", 0.0)
             return outcome
         options = self.dataset_options(data.preprocessing)
@@ -157,6 +172,8 @@ class BufferService:
             show_progress=self.options.show_progress,
             checkpoint_path=self.store.checkpoint_path(key),
         )
+        if self.options.force:  # redo means from the start, not from a checkpoint
+            context.checkpoint_path.unlink(missing_ok=True)
         try:
             buffer = fit_buffer(
                 resolved, data, ipc, seed, context,

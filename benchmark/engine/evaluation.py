@@ -29,6 +29,10 @@ class EvaluationService:
         self.options = options
         self.device = device
 
+    def runtime(self) -> dict[str, Any]:
+        """What the numbers depend on besides the seeds (decision 12): same values, same numbers."""
+        return {"threads": torch.get_num_threads(), "device": str(self.device), "torch": torch.__version__}
+
     def train(self, job: EvaluationJob) -> TrainedNetwork:
         start = time.perf_counter()
         net, accuracy = train_and_test(job, self.device, self.options.show_progress, self.options.compile)
@@ -47,6 +51,7 @@ class EvaluationService:
             learned_lr=training.lr,
             wall_time_s={"distill": training.distill_wall_s, "evaluate": seconds},
             buffer=training.buffer_key,
+            runtime=self.runtime(),
         )
         self.store.put(record)
         return record

@@ -19,7 +19,7 @@ def build_leaderboard(output_dir: str | Path, figures: bool = True) -> dict[str,
     from benchmark.results.frame import records_frame
     from benchmark.results.store import ResultStore
 
-    store = ResultStore(output_dir)
+    store = ResultStore(output_dir, existing=True)
     root = store.root
     records = store.records()
     tables = build_tables(records)
@@ -82,7 +82,7 @@ def run_compare(output_dir: str | Path):
     from benchmark.report.compare import compare_frame
     from benchmark.results.store import ResultStore
 
-    store = ResultStore(output_dir)
+    store = ResultStore(output_dir, existing=True)
     frame = compare_frame(store.records())
     if not frame.empty:
         atomic_write_bytes(store.tables_dir / "compare.csv", frame.to_csv(index=False).encode())
@@ -125,7 +125,7 @@ def run_contrast(output_dir: str | Path, baselines: list[str], level: float):
     from benchmark.results.frame import records_frame
     from benchmark.results.store import ResultStore
 
-    store = ResultStore(output_dir)
+    store = ResultStore(output_dir, existing=True)
     records = store.records()
     known = set(records_frame(records)["label"].dropna()) if records else set()
     unknown = [b for b in baselines if b not in known]

@@ -72,6 +72,7 @@ class Record:
     buffer: str | None = None
     role: str | None = None  # None: the registered strategy's (older records hold none)
     code: dict[str, Any] = field(default_factory=code_identity)
+    runtime: dict[str, Any] = field(default_factory=dict)  # threads, device, torch: what numbers depend on
     created: str = field(default_factory=_now)
     key: str = ""
 
@@ -93,11 +94,54 @@ class Record:
         return asdict(self)
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Record:
-        """A record from its JSON form; records of the older naming are renamed on the way in."""
+    def from_json(cls, data: Any) -> Record:
+        """A record from its JSON form, checked field by field (ValueError naming the first bad one);
+        records of the older naming are renamed on the way in."""
+        if not isinstance(data, dict) or not isinstance(data.get("config"), dict):
+            raise ValueError("not a JSON object with a config object")
         data = dict(data)
         config = dict(data.pop("config"))
         if "strategy_name" in config and "spec" not in config:  # older naming
             config["spec"], config["strategy"] = config["strategy"], config.pop("strategy_name")
+        _check_types("config", config, CONFIG_TYPES, required=("dataset", "suite", "profile"))
+        _check_types("record", data, FIELD_TYPES, required=("key", "status"))
+        if data["status"] not in STATUSES:
+            raise ValueError(f"status {data['status']!r} is not one of {', '.join(STATUSES)}")
+        for name, value in (data.get("metrics") or {}).items():
+            if not isinstance(name, str) or not _number(value):
+                raise ValueError(f"metric {name!r} is {value!r}, not a number")
         known = set(cls.__dataclass_fields__) - {"config"}
         return cls(config=config, **{k: v for k, v in data.items() if k in known})
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+NUMBER, TEXT, MAPPING = (int, float), (str,), (dict,)
+CONFIG_TYPES = {
+    "dataset": TEXT, "suite": TEXT, "profile": TEXT, "spec": TEXT, "strategy": TEXT, "network": TEXT,
+    "preprocessing": TEXT, "ipc": (int,), "step": (int,), "steps": (int,), "class_order": (int,),
+    "distill_seed": (int,), "repeat": (int,), "eval_seed": (int,), "seed": (int,), "eval_recipe": MAPPING,
+}  # fmt: skip
+FIELD_TYPES = {
+    "key": TEXT, "status": TEXT, "metrics": MAPPING, "storage": NUMBER, "budget": NUMBER, "learned_lr": NUMBER,
+    "wall_time_s": MAPPING, "error": TEXT, "numbers": MAPPING, "buffer": TEXT, "role": TEXT, "code": MAPPING,
+    "runtime": MAPPING, "created": TEXT,
+}  # fmt: skip
+
+
+def _check_types(
+    what: str, fields: dict[str, Any], types: dict[str, tuple], required: tuple[str, ...]
+) -> None:
+    """Each known field None (where not required) or of its type; bools are not numbers."""
+    for name, kinds in types.items():
+        value = fields.get(name)
+        if value is None:
+            if name in required:
+                raise ValueError(f"{what} lacks {name!r}")
+            continue
+        if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
+            raise ValueError(
+                f"{what} field {name!r} is {value!r}, not {' or '.join(k.__name__ for k in kinds)}"
+            )

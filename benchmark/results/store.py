@@ -12,16 +12,18 @@ Records are written atomically; reading skips a file that is not a complete reco
 from __future__ import annotations
 
 import json
+import os
 import warnings
 from pathlib import Path
 
 from benchmark.atomic import atomic_write_json
-from benchmark.errors import UserInputError
+from benchmark.errors import BenchmarkWarning, UserInputError
 from benchmark.results.record import Record
 
 
 def prepare_output_dir(root: str | Path) -> Path:
-    """Create the output folder or fail with one clear sentence (e.g. a parent is a regular file)."""
+    """Create the output folder or fail with one clear sentence (e.g. a parent is a regular file, or
+    the folder is not writable), before any work."""
     root = Path(root)
     try:
         root.mkdir(parents=True, exist_ok=True)
@@ -37,12 +39,36 @@ def prepare_output_dir(root: str | Path) -> Path:
         ) from error
     if not root.is_dir():
         raise UserInputError(f"output directory {str(root)!r} is not a folder; choose another --output-dir")
+    check_writable(root)
+    return root
+
+
+def check_writable(root: Path) -> None:
+    if not os.access(root, os.W_OK | os.X_OK):
+        raise UserInputError(f"output directory {str(root)!r} is not writable; choose another --output-dir")
+
+
+def existing_output_dir(root: str | Path) -> Path:
+    """An output folder to read from; a missing one is a one-line error (nothing is created)."""
+    root = Path(root)
+    if not root.is_dir():
+        raise UserInputError(
+            f"no results folder {str(root)!r}; pass the --output-dir a run wrote its records to"
+        )
     return root
 
 
 class ResultStore:
-    def __init__(self, root: str | Path):
-        self.root = prepare_output_dir(root)
+    """``ResultStore(root)``: a run's folder, created if missing. ``existing=True``: a folder a run
+    wrote (a missing one is an error, nothing is created), checked writable unless ``read_only``."""
+
+    def __init__(self, root: str | Path, existing: bool = False, read_only: bool = False):
+        if existing or read_only:
+            self.root = existing_output_dir(root)
+            if not read_only:
+                check_writable(self.root)
+        else:
+            self.root = prepare_output_dir(root)
 
     # ---- records -------------------------------------------------------------------------
     def record_path(self, suite: str, key: str) -> Path:
@@ -89,12 +115,15 @@ class ResultStore:
 
 
 def read_record(path: Path) -> Record | None:
-    """A record, or None (with a warning) for a file that is not a complete record."""
+    """A record, or None (with one warning naming the file) for a file that is not a valid record;
+    ``run`` redoes its work and writes a valid record in its place."""
     try:
-        data = json.loads(path.read_text())
-        if isinstance(data, dict) and {"key", "config", "status"} <= set(data):
-            return Record.from_json(data)
-    except (ValueError, TypeError, UnicodeDecodeError, OSError):
-        pass
-    warnings.warn(f"ignoring {path}: not a complete record", stacklevel=2)
-    return None
+        record = Record.from_json(json.loads(path.read_text()))
+    except (ValueError, TypeError, UnicodeDecodeError, OSError) as error:
+        reason = str(error).splitlines()[0][:200] if str(error) else type(error).__name__
+        warnings.warn(f"ignoring {path}: not a valid record ({reason})", BenchmarkWarning, stacklevel=2)
+        return None
+    if record.key != path.stem:
+        warnings.warn(f"ignoring {path}: its key is {record.key!r}", BenchmarkWarning, stacklevel=2)
+        return None
+    return record

@@ -31,7 +31,7 @@ from benchmark.engine.buffers import BufferOutcome
 from benchmark.errors import UserInputError
 from benchmark.options import RunOptions
 from benchmark.profiles import Profile
-from benchmark.registries import NETWORKS
+from benchmark.registries import DATASETS, NETWORKS
 from benchmark.seeding import derive_seed
 from benchmark.strategy import ResolvedSpec, strategy_class
 from benchmark.training.job import EvaluationJob, TrainingSet
@@ -55,6 +55,42 @@ def accuracy_observations(frame: pd.DataFrame) -> pd.DataFrame:
     obs = frame[frame["metric"] == "accuracy"].copy()
     obs["column"], obs["order"], obs["axis"] = "accuracy", [(0,)] * len(obs), np.nan
     return obs
+
+
+# setting → (its flag, the smallest value, the largest value); every one named here is checked before
+# any work: lists must not be empty, numbers must lie within bounds.
+SEED_MAX = 2**32 - 1
+BOUNDS = {
+    "datasets": ("--dataset", None, None),
+    "strategies": ("--strategies", None, None),
+    "ipc": ("--ipc", 1, None),
+    "seeds": ("--seeds", 0, SEED_MAX),
+    "networks": ("--networks", None, None),
+    "class_orders": ("--class-orders", 0, SEED_MAX),
+    "repeats": ("--repeats", 1, None),
+    "steps": ("--steps", 1, None),
+}
+
+
+def check_settings(settings: dict[str, Any]) -> None:
+    """One line naming the first bad value and its flag: an empty list, a number out of bounds."""
+    for name, (flag, low, high) in BOUNDS.items():
+        if name not in settings:
+            continue
+        value = settings[name]
+        values = value if isinstance(value, list) else [value]
+        if isinstance(value, list) and not value:
+            raise UserInputError(f"{flag} names no value; give at least one, e.g. {flag} {_example(name)}")
+        for item in values:
+            if low is None:
+                continue
+            if not isinstance(item, int) or isinstance(item, bool) or item < low or (high and item > high):
+                bound = f"between {low} and {high}" if high else f"at least {low}"
+                raise UserInputError(f"{flag} {item!r} is out of range; it must be an integer {bound}")
+
+
+def _example(name: str) -> str:
+    return {"datasets": "fashion_mnist", "strategies": "random,dm", "networks": "ConvNet"}.get(name, "1")
 
 
 @dataclass(frozen=True)
@@ -108,8 +144,7 @@ class Suite:
             value = getattr(options, attribute)
             if value is not None:
                 self.settings[setting] = value
-        if any(ipc <= 0 for ipc in self.settings.get("ipc", [])):
-            raise UserInputError(f"ipc must be positive, got {self.settings['ipc']}; use e.g. --ipc 1,10")
+        check_settings(self.settings)
 
     # ---- cells -------------------------------------------------------------------------------
     def cells(self) -> list[Cell]:
@@ -121,11 +156,31 @@ class Suite:
             for ipc in self.settings["ipc"]
             for seed in self.settings["seeds"]
         ]
+        for dataset in self.settings["datasets"]:
+            DATASETS.get(dataset)
         for network in self.settings["networks"]:
             NETWORKS.get(network)
         for cell in cells:
             self.resolve(cell)
+        self.check_class_sizes(cells)
         return cells
+
+    def check_class_sizes(self, cells: list[Cell]) -> None:
+        """An IPC above the training images of a class cannot be a balanced buffer: one line naming
+        the class and its size, before any work."""
+        largest: dict[str, Cell] = {}
+        for cell in cells:
+            if cell.ipc > getattr(largest.get(cell.dataset), "ipc", 0):
+                largest[cell.dataset] = cell
+        for dataset, cell in largest.items():
+            data = self.data(dataset, self.resolve(cell), cell.ipc)
+            counts = {c: len(data.train.class_indices(c)) for c in data.classes}
+            smallest = min(counts, key=counts.get)
+            if cell.ipc > counts[smallest]:
+                raise UserInputError(
+                    f"--ipc {cell.ipc} is more than the {counts[smallest]} training images of class "
+                    f"{smallest} ({data.class_names[smallest]}) of {dataset}; choose ipc ≤ {counts[smallest]}"
+                )
 
     def describe_cell(self, cell: Cell) -> str:
         return f"{cell.spec} ipc={cell.ipc} seed={cell.seed}"

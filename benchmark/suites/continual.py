@@ -18,8 +18,9 @@ import torch
 from benchmark.continual.stream import Step, class_incremental_steps, class_order
 from benchmark.data.classdata import ClassData, Split
 from benchmark.engine.buffers import BufferOutcome
+from benchmark.errors import UserInputError
 from benchmark.results.frame import worst_status
-from benchmark.strategy import ResolvedSpec
+from benchmark.strategy import ResolvedSpec, strategy_class
 from benchmark.suites.base import Cell, Suite, TableSpec, Unit
 from benchmark.training.job import TrainingSet
 
@@ -91,9 +92,17 @@ class ContinualSuite(Suite):
     }  # fmt: skip
 
     def cells(self) -> list[StreamCell]:
+        cells = super().cells()
+        for cell in cells:  # a memory is built from budgets: an unbudgeted strategy has none
+            resolved = self.resolve(cell)
+            if not strategy_class(resolved.name).budgeted:
+                raise UserInputError(
+                    f"the continual suite builds memories from per-step budgets; {cell.spec!r} is "
+                    "unbudgeted (it stores the whole training set); choose budgeted strategies"
+                )
         return [
             StreamCell(cell.dataset, cell.spec, cell.ipc, cell.seed, order)
-            for cell in super().cells()
+            for cell in cells
             for order in self.settings["class_orders"]
         ]
 
