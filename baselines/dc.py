@@ -83,6 +83,8 @@ class GradientMatching(Objective):
         outer, inner = loops_for_ipc(ipc)
         if profile == "paper":
             return {"batch_real": 256, "net_width": 128, "outer_loop": outer, "inner_loop": inner}
+        if profile == "smoke":
+            return {"batch_real": 16, "net_width": 8, "outer_loop": min(outer, 2), "inner_loop": 1}
         # quick: a narrow network, 64 real images per class, at most 5 inner epochs.
         return {"batch_real": 64, "net_width": 32, "outer_loop": outer, "inner_loop": min(inner, 5)}
 
@@ -172,7 +174,7 @@ def _gradient_matching_presets(profile: str, ipc: int) -> dict[str, Any]:
     if profile == "paper":
         # The loop's iterations count outer steps (one synthetic update each): 1000 × outer_loop.
         return common | {"iterations": 1000 * loops_for_ipc(ipc)[0]}
-    return common | {"iterations": 200}
+    return common | {"iterations": 3 if profile == "smoke" else 200}
 
 
 class DCStrategy(DistillationStrategy):

@@ -45,6 +45,8 @@ class DistributionMatching(Objective):
     def presets(cls, profile: str, dataset: str, ipc: int) -> dict[str, Any]:
         if profile == "paper":
             return {"batch_real": 256, "net_width": 128}
+        if profile == "smoke":
+            return {"batch_real": 16, "net_width": 8}
         # quick: a narrow embedding network and fewer real images fit 2 CPU cores (README says so).
         return {"batch_real": 64, "net_width": 32}
 
@@ -82,7 +84,7 @@ class DMStrategy(DistillationStrategy):
         preset = super().presets(profile, dataset, ipc, given)
         if profile == "paper":
             return preset | {"iterations": 20000, "lr_img": 10.0 if ipc >= 100 else 1.0}
-        return preset | {"iterations": 200}
+        return preset | {"iterations": 3 if profile == "smoke" else 200}
 
     @classmethod
     def original_recipe(cls, config: dict[str, Any], dataset: str, ipc: int) -> dict[str, Any] | None:

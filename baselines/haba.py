@@ -256,7 +256,7 @@ class HabaStrategy(DistillationStrategy):
             return preset | {"iterations": 5000}
         # quick: n × classes images per hallucinator draw; TM steps on 32 of them at a time.
         quick_tm = {"batch_syn": 32} if cls.objective_name(given) == "tm" else {}
-        return preset | quick_tm | {"iterations": 100}
+        return preset | quick_tm | {"iterations": 3 if profile == "smoke" else 100}
 
     @classmethod
     def original_recipe(cls, config: dict[str, Any], dataset: str, ipc: int) -> dict[str, Any] | None:

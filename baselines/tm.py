@@ -59,6 +59,9 @@ QUICK = {
     "lr_lr": 1e-5,
     "lr_init": 0.01,
 }
+# smoke: one tiny expert and three student steps, to check the plumbing in seconds.
+SMOKE = QUICK | {"syn_steps": 3, "batch_syn": 16, "expert_epochs": 1, "max_start": 1, "num_experts": 1,
+                 "expert_train_epochs": 2, "expert_subset": 20, "net_width": 8}  # fmt: skip
 
 
 class TrajectoryMatching(Objective):
@@ -89,7 +92,7 @@ class TrajectoryMatching(Objective):
             # 100 experts × 50 epochs on the whole training split; other datasets: plain defaults.
             table = CIFAR10.get(ipc, {}) if dataset == "cifar10" else {}
             return {"num_experts": 100, "expert_train_epochs": 50} | table
-        return dict(QUICK)
+        return dict(SMOKE if profile == "smoke" else QUICK)
 
     def __init__(self, data: ClassData, config: dict[str, Any], seed: int, context: FitContext):
         super().__init__(data, config, seed, context)
@@ -276,19 +279,9 @@ class TMStrategy(DistillationStrategy):
             lr_img = TM_CIFAR10_LR_IMG.get(ipc, 1000.0) if dataset == "cifar10" else 1000.0
             return preset | {"iterations": 5000, "lr_img": lr_img}
         # quick: 150 iterations of 10 student steps on a narrow ConvNet (see baselines.tm presets).
-        return preset | {"iterations": 150, "lr_img": 100.0}
+        return preset | {"iterations": 3 if profile == "smoke" else 150, "lr_img": 100.0}
 
     @classmethod
     def original_recipe(cls, config: dict[str, Any], dataset: str, ipc: int) -> dict[str, Any] | None:
         # MTT's published CIFAR10 IPC 50 run is the one without ZCA (PROTOCOL.md §4).
         return {"preprocessing": "meanstd"} if (dataset, ipc) == ("cifar10", 50) else None
-
-
-def _gradient_matching_presets(profile: str, ipc: int) -> dict[str, Any]:
-    from baselines.dc import loops_for_ipc
-
-    common = {"lr_img": 0.1, "momentum_img": 0.5}
-    if profile == "paper":
-        # The loop's iterations count outer steps (one synthetic update each): 1000 × outer_loop.
-        return common | {"iterations": 1000 * loops_for_ipc(ipc)[0]}
-    return common | {"iterations": 200}

@@ -15,6 +15,17 @@ from typing import Any
 from benchmark.errors import BenchmarkError
 
 
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+# Files get the mode a plain open() would give them (rw for whom the umask allows), not mkstemp's
+# 0600: a results folder shared by a group, or a leaderboard served by a web server, stays readable.
+FILE_MODE = 0o666 & ~_current_umask()
+
+
 class WriteFailedError(BenchmarkError, OSError):
     """A file could not be written (a full disk, a read-only folder); the old file is kept."""
 
@@ -32,6 +43,7 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
             f"cannot write {str(path)!r}: {error.strerror or error}; choose a writable --output-dir"
         ) from error
     try:
+        os.fchmod(fd, FILE_MODE)
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()

@@ -8,12 +8,13 @@ only when it is invoked, and torch/pandas only inside commands, so ``--help`` st
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 import warnings
 from pathlib import Path
 
-from benchmark.errors import BenchmarkError, BenchmarkWarning
+from benchmark.errors import BenchmarkError, BenchmarkWarning, UserInputError
 from benchmark.plugins import load_entry_point_plugins, load_plugin_file
 
 
@@ -45,26 +46,47 @@ def add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
 
 
+HELP = argparse.ArgumentDefaultsHelpFormatter  # every option's help shows its default
+
+
+def version_text() -> str:
+    import benchmark
+    from benchmark.results.record import git_commit
+
+    commit = git_commit()
+    return f"distill-benchmark {benchmark.__version__}" + (f" (git {commit[:12]})" if commit else "")
+
+
 def build_parser(argv: list[str]) -> argparse.ArgumentParser:
     """The parser; only the invoked command's module is imported (its arguments are needed)."""
     from benchmark.registries import COMMANDS
 
     words = _positionals(argv)
     parser = argparse.ArgumentParser(
-        prog="python -m benchmark", description="Dataset distillation under storage budgets."
+        prog="python -m benchmark",
+        description="Dataset distillation under storage budgets.",
+        formatter_class=HELP,
     )
-    parser.add_argument("--plugin", action="append", default=[], help="a .py file registering entries")
+    parser.add_argument(
+        "--plugin", action="append", default=[], help="a .py file registering entries (repeatable)"
+    )
+    parser.add_argument("--version", action="version", version=version_text())
+    parser.add_argument(
+        "--log-file", type=Path, default=None, help="also write the run's log lines to this file"
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     groups: dict[str, argparse._SubParsersAction] = {}
     for name in COMMANDS.names():
         first, _, second = name.partition(" ")
         if second:  # "plan speed": the sub-command "speed" of "plan"
             if first not in groups:
-                group = commands.add_parser(first, help=f"{first} …")
+                group = commands.add_parser(first, help=f"{first} …", formatter_class=HELP)
                 groups[first] = group.add_subparsers(dest="subcommand", required=True)
-            sub = groups[first].add_parser(second, help=_help_text(COMMANDS.describe(name)))
+            sub = groups[first].add_parser(
+                second, help=_help_text(COMMANDS.describe(name)), formatter_class=HELP
+            )
         else:
-            sub = commands.add_parser(name, help=_help_text(COMMANDS.describe(name)))
+            sub = commands.add_parser(name, help=_help_text(COMMANDS.describe(name)), formatter_class=HELP)
         if words[: len(name.split())] == name.split():
             COMMANDS.get(name).add_arguments(sub)
     return parser
@@ -78,7 +100,8 @@ def main(argv: list[str] | None = None) -> int:
         for path in _plugin_paths(argv):
             load_plugin_file(path)
         args = build_parser(argv).parse_args(argv)
-        args.plugin_files = _plugin_paths(argv)
+        args.plugin_files, args.argv = _plugin_paths(argv), list(argv)
+        configure_logging(args.log_file)
         return dispatch(args)
     except BenchmarkError as error:
         print(f"error: {error}", file=sys.stderr)
@@ -92,13 +115,38 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
 
+def configure_logging(log_file: Path | None) -> None:
+    """The ``benchmark`` logger: one line per message on stderr; with ``--log-file`` also to a file
+    with times (appended, so the log of a resumed run continues)."""
+    logger = logging.getLogger("benchmark")
+    logger.setLevel(logging.INFO)
+    logger.handlers.clear()
+    logger.propagate = False
+    console = logging.StreamHandler(sys.stderr)
+    console.setFormatter(logging.Formatter("%(message)s"))
+    logger.addHandler(console)
+    if log_file is not None:
+        try:
+            handler = logging.FileHandler(log_file, mode="a", encoding="utf-8")
+        except OSError as error:
+            raise UserInputError(
+                f"--log-file {str(log_file)!r} cannot be written ({error.strerror})"
+            ) from error
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+        logger.addHandler(handler)
+
+
 def show_warnings_in_one_line() -> None:
     """The harness's own warnings as one line each (``warning: …``); others as Python prints them."""
     default = warnings.showwarning
 
     def show(message, category, filename, lineno, file=None, line=None):
         if issubclass(category, BenchmarkWarning):
-            print(f"warning: {message}", file=sys.stderr)
+            logger = logging.getLogger("benchmark")
+            if logger.handlers:
+                logger.warning("warning: %s", message)
+            else:
+                print(f"warning: {message}", file=sys.stderr)
         else:
             default(message, category, filename, lineno, file, line)
 

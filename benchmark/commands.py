@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import statistics
 import sys
 from dataclasses import replace
@@ -55,16 +56,47 @@ class RunCommand:
     help = "run a suite: distill what is missing, evaluate, write records"
 
     def add_arguments(self, run: argparse.ArgumentParser) -> None:
-        run.add_argument("--suite", default="standard")
-        run.add_argument("--dataset", type=comma_list(str), dest="datasets")
-        run.add_argument("--strategies", help="comma-separated specs, e.g. random,speed:objective=dm")
-        run.add_argument("--ipc", type=comma_list(int), dest="ipcs")
-        run.add_argument("--seeds", type=comma_list(int), help="distillation seeds")
-        run.add_argument("--networks", type=comma_list(str))
-        run.add_argument("--repeats", type=int, help="evaluation networks per buffer")
-        run.add_argument("--class-orders", type=comma_list(int), help="continual class-order seeds")
-        run.add_argument("--steps", type=int, help="continual steps")
-        run.add_argument("--eval-recipe", choices=("suite", "original"), default="suite")
+        from benchmark.registries import SUITES
+
+        suites = ", ".join(SUITES.names())
+        profile_default = "(default: the suite's setting for the profile)"
+        run.add_argument("--suite", default="standard", help=f"the suite to run, one of: {suites}")
+        run.add_argument(
+            "--dataset",
+            type=comma_list(str),
+            dest="datasets",
+            help=f"comma-separated datasets (see `list`) {profile_default}",
+        )
+        run.add_argument(
+            "--strategies", help=f"comma-separated specs, e.g. random,speed:objective=dm {profile_default}"
+        )
+        run.add_argument(
+            "--ipc",
+            type=comma_list(int),
+            dest="ipcs",
+            help=f"images-per-class budgets, e.g. 1,10 {profile_default}",
+        )
+        run.add_argument(
+            "--seeds", type=comma_list(int), help=f"distillation seeds, 0…2³²−1 {profile_default}"
+        )
+        run.add_argument(
+            "--networks", type=comma_list(str), help=f"evaluation networks (see `list`) {profile_default}"
+        )
+        run.add_argument(
+            "--repeats", type=int, help=f"evaluation networks per buffer and network {profile_default}"
+        )
+        run.add_argument(
+            "--class-orders", type=comma_list(int), help=f"continual class-order seeds {profile_default}"
+        )
+        run.add_argument(
+            "--steps", type=int, help=f"continual steps (must divide the classes) {profile_default}"
+        )
+        run.add_argument(
+            "--eval-recipe",
+            choices=("suite", "original"),
+            default="suite",
+            help="suite: one recipe for every strategy (decision 5); original: each method's published one",
+        )
         run.add_argument("--executor", default="local", help="local (default) or ray")
         run.add_argument("--address", dest="ray_address", help="Ray cluster (default: a local one)")
         run.add_argument("--cpus-per-cell", type=int, default=1, help="CPUs (and torch threads) per Ray task")
@@ -102,6 +134,7 @@ class RunCommand:
             cpus_per_cell=args.cpus_per_cell,
             gpus_per_cell=args.gpus_per_cell,
             plugins=list(getattr(args, "plugin_files", [])),
+            command=" ".join(["python -m benchmark", *map(shlex.quote, getattr(args, "argv", sys.argv[1:]))]),
         )
         tables = run(options)
         print_tables(tables) if tables else print("no records")
@@ -129,10 +162,10 @@ class DistillCommand:
     help = "distill one buffer and save it"
 
     def add_arguments(self, distill: argparse.ArgumentParser) -> None:
-        distill.add_argument("--dataset", default="fashion_mnist")
+        distill.add_argument("--dataset", default="fashion_mnist", help="a registered dataset (see `list`)")
         distill.add_argument("--strategy", required=True, help="a spec, e.g. speed:objective=dm")
-        distill.add_argument("--ipc", type=int, required=True)
-        distill.add_argument("--seed", type=int, default=0)
+        distill.add_argument("--ipc", type=int, required=True, help="images-per-class budget")
+        distill.add_argument("--seed", type=int, default=0, help="distillation seed")
         add_common(distill)
 
     def run(self, args: argparse.Namespace) -> int:
@@ -155,9 +188,11 @@ class EvaluateCommand:
     help = "train fresh networks on a saved buffer"
 
     def add_arguments(self, evaluate: argparse.ArgumentParser) -> None:
-        evaluate.add_argument("buffer", type=Path)
-        evaluate.add_argument("--network", default="ConvNet")
-        evaluate.add_argument("--repeats", type=int, default=1)
+        evaluate.add_argument("buffer", type=Path, help="a .safetensors buffer")
+        evaluate.add_argument("--network", default="ConvNet", help="the evaluation network (see `list`)")
+        evaluate.add_argument(
+            "--repeats", type=int, default=1, help="networks to train (seeds from the buffer)"
+        )
         evaluate.add_argument("--suite", default="standard", help="whose recipe to use")
         evaluate.add_argument(
             "--split", choices=("test", "val"), default="test", help="val for tuning; test only for reporting"
@@ -209,26 +244,59 @@ class EvaluateCommand:
         return 0
 
 
+class ExportCommand:
+    help = "write a buffer's images (preprocessing undone), labels, class names and lr as files"
+
+    def add_arguments(self, export: argparse.ArgumentParser) -> None:
+        from benchmark.export import FORMATS
+
+        export.add_argument("buffer", type=Path, help="a .safetensors buffer (results/buffers/<strategy>/…)")
+        export.add_argument(
+            "--format", choices=FORMATS, default="png", help="png (one file per image), npz or pt"
+        )
+        export.add_argument("--output-dir", type=Path, required=True, help="folder to write into")
+        export.add_argument(
+            "--results", type=Path, default=None,
+            help="the results folder whose cache holds a ZCA buffer's transform (default: the buffer's own)",
+        )  # fmt: skip
+
+    def run(self, args: argparse.Namespace) -> int:
+        from benchmark.buffer import Buffer
+        from benchmark.export import export_buffer, results_root_of
+
+        buffer = Buffer.load(args.buffer)
+        written = export_buffer(
+            buffer, args.output_dir, args.format, args.results or results_root_of(args.buffer)
+        )
+        print(f"{len(written)} files in {args.output_dir} ({buffer.manifest.get('spec', buffer.kind)})")
+        return 0
+
+
 class ShowCommand:
     help = "print recorded results as the suites' tables (or CSV/JSON)"
 
     def add_arguments(self, show: argparse.ArgumentParser) -> None:
-        show.add_argument("--suite", default=None)
-        show.add_argument("--profile", default=None)
-        show.add_argument("--format", choices=("table", "csv", "json"), default="table")
-        show.add_argument("--output-dir", type=Path, default=Path("results"))
+        show.add_argument("--suite", default=None, help="only this suite's records (default: all)")
+        show.add_argument("--profile", default=None, help="only this profile's records (default: all)")
+        show.add_argument(
+            "--format",
+            choices=("table", "csv", "json"),
+            default="table",
+            help="table: the suites' tables; csv/json: one row per record and metric",
+        )
+        show.add_argument("--output-dir", type=Path, default=Path("results"), help="the results folder")
 
     def run(self, args: argparse.Namespace) -> int:
         from benchmark.report.tables import build_tables
-        from benchmark.results.frame import records_frame
+        from benchmark.results.frame import results_frame
         from benchmark.results.store import ResultStore
 
         store = ResultStore(args.output_dir, read_only=True)
         records = [r for r in store.records(args.suite) if args.profile in (None, r.config["profile"])]
         if args.format == "csv":
-            records_frame(records).to_csv(sys.stdout, index=False)
+            results_frame(records).to_csv(sys.stdout, index=False)
         elif args.format == "json":
-            print(json.dumps(json.loads(records_frame(records).to_json(orient="records")), indent=1))
+            print(json.dumps(json.loads(results_frame(records).to_json(orient="records")), indent=1))
         elif not records:
             print("no records")
         else:
@@ -241,3 +309,4 @@ RUN = RunCommand()
 DISTILL = DistillCommand()
 EVALUATE = EvaluateCommand()
 SHOW = ShowCommand()
+EXPORT = ExportCommand()

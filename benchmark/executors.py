@@ -4,8 +4,10 @@ cell a Ray task; the driver alone writes the result store, so no shared filesyst
 from __future__ import annotations
 
 import dataclasses
+import logging
 import sys
 import tempfile
+import time
 import traceback
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -18,14 +20,21 @@ RETURNED_FOLDERS = ("records", "buffers")
 RAY_MISSING = "the ray executor needs ray, which is not installed: pip install 'distill-benchmark[ray]'"
 
 
+LOG = logging.getLogger("benchmark")
+
+
 class LocalExecutor:
-    """Run cells here, in order; each cell writes its records as they finish."""
+    """Run cells here, in order; each cell writes its records as they finish (one log line each)."""
 
     def run(self, suite: Suite, cells: list) -> None:
-        for cell in progress(
-            cells, desc=f"{suite.name} cells", enabled=suite.options.show_progress, leave=True
-        ):
+        bar = progress(cells, desc=f"{suite.name} cells", enabled=suite.options.show_progress, leave=True)
+        for number, cell in enumerate(bar, start=1):
+            start = time.perf_counter()
             suite.run_cell(cell)
+            LOG.info(
+                "[%d/%d] %s %s: done in %.0f s", number, len(cells), suite.name, suite.describe_cell(cell),
+                time.perf_counter() - start,
+            )  # fmt: skip
 
 
 class RayExecutor:
@@ -66,6 +75,9 @@ class RayExecutor:
                     result = {"files": {}, "error": f"{type(error).__name__}: {error}", "traceback": ""}
                 write_cell_result(suite, cell, result)
                 bar.update(1)
+                status = "done" if result["error"] is None else f"failed ({result['error']})"
+                LOG.info("[%d/%d] %s %s: %s", len(cells) - len(pending), len(cells), suite.name,
+                         suite.describe_cell(cell), status)  # fmt: skip
             bar.close()
         finally:
             if started:

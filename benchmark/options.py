@@ -32,3 +32,4 @@ class RunOptions:
     cpus_per_cell: int = 1  # Ray resource request per cell, also its torch thread count
     gpus_per_cell: float = 0.0
     plugins: list[str] | None = None  # --plugin files; the ray executor ships their source to workers
+    command: str | None = None  # the command line, recorded in every record it writes

@@ -1,15 +1,18 @@
-"""Progress bars for long work (tqdm), silenced with ``BENCHMARK_PROGRESS=0`` or ``enabled=False``."""
+"""Progress bars for long work (tqdm), silenced with ``BENCHMARK_PROGRESS=0`` or ``enabled=False``,
+and when stderr is not a terminal (a redirected log gets the run's one line per finished cell
+instead of thousands of bar redraws)."""
 
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterable
 
 from tqdm.auto import tqdm
 
 
 def progress_enabled() -> bool:
-    return os.environ.get("BENCHMARK_PROGRESS", "1") != "0"
+    return os.environ.get("BENCHMARK_PROGRESS", "1") != "0" and sys.stderr.isatty()
 
 
 def progress(

@@ -88,6 +88,7 @@ for _name, _command, _text in [
     ("distill", "commands:DISTILL", "distill one buffer and save it"),
     ("evaluate", "commands:EVALUATE", "train fresh networks on a saved buffer"),
     ("show", "commands:SHOW", "print recorded results as the suites' tables (or CSV/JSON)"),
+    ("export", "commands:EXPORT", "write a buffer's images, labels, class names and lr as png/npz/pt"),
     ("leaderboard", "report.commands:LEADERBOARD",
      "leaderboard.md/.html, tables/*.csv and figures from every record"),
     ("compare", "report.commands:COMPARE", "paper-profile cells beside the published numbers"),

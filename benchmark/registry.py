@@ -9,6 +9,7 @@ name is missing or the names are listed, installed plugins are imported (once pe
 
 from __future__ import annotations
 
+import difflib
 import importlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -24,6 +25,12 @@ class _Entry:
     target: Any  # the object, or a "module:attribute" string not imported yet
     description: str
     info: dict[str, Any] = field(default_factory=dict)
+
+
+def did_you_mean(name: object, names: list[str]) -> str:
+    """`` Did you mean 'x'?`` for the closest valid name, or nothing."""
+    close = difflib.get_close_matches(str(name), names, n=1, cutoff=0.6)
+    return f" Did you mean {close[0]!r}?" if close else ""
 
 
 def import_object(reference: str) -> Any:
@@ -73,7 +80,8 @@ class Registry(Generic[T]):
         entry = self._entries.get(name)
         if entry is None:
             raise UnknownNameError(
-                f"Unknown {self.kind} {name!r}. Available: {', '.join(self.names()) or 'none'}."
+                f"Unknown {self.kind} {name!r}.{did_you_mean(name, self.names())} "
+                f"Available: {', '.join(self.names()) or 'none'}."
             )
         return entry
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-import sys
+import logging
 
 import benchmark
 from benchmark.engine import Engine
 from benchmark.options import RunOptions
 from benchmark.profiles import load_profile
 from benchmark.registries import EXECUTORS, SUITES
+
+LOG = logging.getLogger("benchmark")
 
 
 def run(options: RunOptions) -> list:
@@ -25,17 +27,15 @@ def run(options: RunOptions) -> list:
         r for r in engine.store.records(suite.name) if r.code.get("cache_version") != benchmark.CACHE_VERSION
     ]
     if older:  # keys hold the cache version, so their cells are redone under new keys
-        print(
-            f"note: {len(older)} records under {engine.store.root} were made by an earlier version; "
-            "show and leaderboard read them, this run does not resume them",
-            file=sys.stderr,
-        )
+        LOG.warning(
+            "note: %d records under %s were made by an earlier version; show and leaderboard read them, "
+            "this run does not resume them", len(older), engine.store.root,
+        )  # fmt: skip
     for data in engine.buffers.loaded():
-        print(
-            f"data: {data.name} ({data.preprocessing}) from {data.source or 'its loader'}, "
-            f"fingerprint {data.fingerprint}",
-            file=sys.stderr,
-        )
+        source = data.source or "its loader"
+        LOG.info("data: %s (%s) from %s, fingerprint %s", data.name, data.preprocessing, source,
+                 data.fingerprint)  # fmt: skip
+    LOG.info("%s (%s): %d cells", suite.name, profile.name, len(cells))
     executor.run(suite, cells)
     records = [
         r

@@ -147,8 +147,11 @@ def validate_params(strategy: str, declared: dict[str, Param], given: dict[str, 
     """Check keys and values of ``given`` against ``declared``; returns converted values."""
     unknown = sorted(set(given) - set(declared))
     if unknown:
+        from benchmark.registry import did_you_mean
+
         accepted = ", ".join(sorted(declared)) or "none"
         raise UserInputError(
-            f"strategy {strategy!r} does not accept {', '.join(unknown)}; accepted keys: {accepted}"
+            f"strategy {strategy!r} does not accept {', '.join(unknown)};"
+            f"{did_you_mean(unknown[0], sorted(declared))} accepted keys: {accepted}"
         )
     return {key: declared[key].validate(key, value, strategy) for key, value in given.items()}

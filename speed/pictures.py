@@ -25,44 +25,88 @@ def patch_usage(buffer: Buffer) -> torch.Tensor:
 
 
 def _grid_figure(
-    tiles: torch.Tensor, classes: list[int], per_class: int, path: Path, cmap: str | None
+    tiles: torch.Tensor, names: list[str], per_class: int, path: Path, cmap: str | None, label: str | None
 ) -> None:
+    """Every tile, one block of rows per class (at most MAX_COLUMNS a row), class names on the left,
+    one shared colour scale (``label``: a colorbar with that title) instead of per-tile scaling."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    plt.rcParams["svg.fonttype"] = "none"
     columns = min(per_class, MAX_COLUMNS)
+    rows_per_class = -(-per_class // columns)
+    low, high = float(tiles.min()), float(tiles.max())
+    if label is None:
+        low, high = 0.0, 1.0  # pixels in [0, 1]
     fig, axes = plt.subplots(
-        len(classes), columns, figsize=(columns * 0.8 + 0.6, len(classes) * 0.8 + 0.2), squeeze=False
-    )
-    for row, c in enumerate(classes):
-        for col in range(columns):
-            axis = axes[row][col]
-            tile = tiles[row * per_class + col]
-            axis.imshow(tile.numpy(), cmap=cmap, interpolation="nearest")
+        len(names) * rows_per_class, columns, squeeze=False,
+        figsize=(columns * 0.7 + 1.6, len(names) * rows_per_class * 0.7 + 0.4),
+    )  # fmt: skip
+    shown = None
+    for c, name in enumerate(names):
+        for i in range(rows_per_class * columns):
+            axis = axes[c * rows_per_class + i // columns][i % columns]
             axis.set_xticks([])
             axis.set_yticks([])
-        axes[row][0].set_ylabel(str(c), rotation=0, labelpad=12)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
+            if i < per_class:
+                tile = tiles[c * per_class + i].numpy()
+                shown = axis.imshow(tile, cmap=cmap, vmin=low, vmax=high, interpolation="nearest")
+            else:
+                axis.axis("off")
+        axes[c * rows_per_class][0].set_ylabel(name, rotation=0, ha="right", va="center", fontsize=8)
+    if label is not None and shown is not None:
+        fig.colorbar(shown, ax=axes.ravel().tolist(), shrink=0.6, label=label)
+    fig.savefig(path, dpi=100, bbox_inches="tight")
     plt.close(fig)
 
 
 def save_speed_pictures(
     buffer: Buffer, folder: str | Path, cache_root: str | Path | None = None
 ) -> list[Path]:
-    """Write ``speed_images.png`` (the images with the dataset's preprocessing undone; a ZCA buffer
-    reads its transform from ``cache_root``) and ``speed_patch_usage.png``; returns the paths."""
+    """Write ``speed_images.png`` (every image, the dataset's preprocessing undone: a ZCA buffer reads
+    its transform from ``cache_root``) and ``speed_patch_usage.png`` (non-zero codes per patch, one
+    colour scale with a colorbar); returns the paths."""
+    from benchmark.export import class_names
+
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     images, _ = buffer.pixels(cache_root)
-    classes = list(buffer.manifest["classes"])
+    names = list(class_names(buffer).values())
     per_class = int(buffer.manifest["images_per_class"])
     tiles = images.permute(0, 2, 3, 1)
     if tiles.shape[-1] == 1:
         tiles = tiles[..., 0]
     image_path, usage_path = folder / "speed_images.png", folder / "speed_patch_usage.png"
-    _grid_figure(tiles, classes, per_class, image_path, cmap="gray" if images.shape[1] == 1 else None)
-    _grid_figure(patch_usage(buffer).float(), classes, per_class, usage_path, cmap="viridis")
+    _grid_figure(tiles, names, per_class, image_path, "gray" if images.shape[1] == 1 else None, None)
+    usage = patch_usage(buffer).float()
+    _grid_figure(usage, names, per_class, usage_path, "viridis", "non-zero codes per patch (all heads)")
     return [image_path, usage_path]
+
+
+class PicturesCommand:
+    """``python -m benchmark pictures BUFFER --output-dir DIR``."""
+
+    help = "SPEED buffer pictures: every image (preprocessing undone) and its codes per patch"
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("buffer", type=Path, help="a SPEED buffer (.safetensors)")
+        parser.add_argument("--output-dir", type=Path, required=True, help="folder for the two PNGs")
+        parser.add_argument(
+            "--results", type=Path, default=None, help="results folder of a ZCA buffer's cache"
+        )
+
+    def run(self, args) -> int:
+        from benchmark.errors import UserInputError
+        from benchmark.export import results_root_of
+
+        buffer = Buffer.load(args.buffer)
+        if buffer.kind != "speed":
+            raise UserInputError(f"{args.buffer} is a {buffer.kind!r} buffer; pictures draws SPEED buffers")
+        paths = save_speed_pictures(buffer, args.output_dir, args.results or results_root_of(args.buffer))
+        print("\n".join(str(p) for p in paths))
+        return 0
+
+
+PICTURES = PicturesCommand()

@@ -15,4 +15,7 @@ STRATEGIES.register(
     code="https://github.com/MIV-XJTU/SPEED",  # the paper's own link
 )
 COMMANDS.register("plan speed", "speed.planner:PLANNER", description="SPEED storage plan (paper eq. 7)")
+COMMANDS.register(
+    "pictures", "speed.pictures:PICTURES", description="SPEED buffer pictures: images and codes per patch"
+)
 REPORTED.register("speed-neurips2023", "speed.reported:NUMBERS", description="the SPEED paper, Tables 1–5")

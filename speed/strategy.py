@@ -91,6 +91,8 @@ class SpeedStrategy(DistillationStrategy):
                 preset["lam"] = lam
             if profile == "quick" and (family(dataset), ipc) in QUICK:
                 preset["iterations"] = QUICK_ITERATIONS
+        if profile == "smoke":  # seconds: to check the plumbing, never for results
+            preset |= {"iterations": 3, "init_steps": 10}
         return preset
 
     @classmethod

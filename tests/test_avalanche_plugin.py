@@ -162,3 +162,74 @@ def test_bad_spec_is_refused_at_construction():
         DistilledMemoryPlugin("random", ipc=0)
     with pytest.raises(UserInputError):
         DistilledMemoryPlugin("whole", ipc=2)
+
+
+def one_experience(order):
+    """The first experience of the digits stream (2 classes), as an avalanche dataset."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from avalanche.benchmarks.scenarios.supervised import class_incremental_benchmark
+    data = load_dataset("digits")
+    scenario = class_incremental_benchmark(
+        {"train": TensorDataset(data.train.images, data.train.labels),
+         "test": TensorDataset(data.test.images, data.test.labels)},
+        class_order=order, num_experiences=STEPS,
+    )  # fmt: skip
+    return scenario
+
+
+def test_the_memory_is_trained_with_the_configured_augmentation(monkeypatch, tmp_path):
+    from benchmark.integrations.avalanche import DistilledMemory
+
+    monkeypatch.chdir(tmp_path)  # nothing may be written into the working directory
+    flip = lambda image: torch.flip(image, dims=[-1])  # noqa: E731 - deterministic, so it can be checked
+    memory = DistilledMemory("random", ipc=IPC, dataset="digits", augmentation=flip)
+    scenario = one_experience(class_order(0, 10))
+    memory.add_experience(scenario.train_stream[0].dataset, torch.device("cpu"))
+    train, plain = memory.dataset().train(), memory.dataset().eval()
+    assert len(train) == IPC * 2
+    for i in range(len(train)):
+        image, label, task = train[i]
+        assert torch.equal(image, flip(memory.images[i])) and not torch.equal(image, memory.images[i])
+        assert (
+            torch.equal(plain[i][0], memory.images[i]) and int(label) == int(memory.labels[i]) and task == 0
+        )
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_distilled_buffer_serves_replay(monkeypatch, tmp_path):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from avalanche.training.plugins import ReplayPlugin
+        from avalanche.training.supervised import Naive
+
+        from benchmark.integrations.avalanche import DistilledBuffer
+
+    monkeypatch.chdir(tmp_path)
+    scenario = one_experience(class_order(1, 10))
+    policy = DistilledBuffer(40, "random", ipc=IPC, dataset="digits", augmentation=None)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(64, 10))
+    strategy = Naive(
+        model=model, optimizer=torch.optim.SGD(model.parameters(), lr=0.1), criterion=nn.CrossEntropyLoss(),
+        train_mb_size=BATCH, train_epochs=1, device="cpu", evaluator=None,
+        plugins=[ReplayPlugin(mem_size=40, storage_policy=policy)],
+    )  # fmt: skip
+    for t, experience in enumerate(scenario.train_stream[:3]):
+        strategy.train(experience)
+        assert len(policy.buffer) == IPC * 2 * (t + 1)  # one buffer per experience, each its budget
+    assert len(policy.memory.buffers) == 3 and list(tmp_path.iterdir()) == []
+
+
+def test_the_documented_example_runs(monkeypatch, tmp_path):
+    import importlib.util
+    from pathlib import Path
+
+    monkeypatch.chdir(tmp_path)
+    path = Path(__file__).resolve().parents[1] / "examples" / "avalanche_gdumb.py"
+    spec = importlib.util.spec_from_file_location("avalanche_gdumb_example", path)
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    accuracies = example.main(strategy="dm:iterations=2", ipc=3, epochs=8)
+    assert len(accuracies) == 5 and all(0.0 <= a <= 1.0 for a in accuracies)
+    assert accuracies[0] > 0.5  # two classes from 3 images each: well above chance
+    assert list(tmp_path.iterdir()) == []

@@ -113,3 +113,18 @@ def test_command(store, tmp_path, capsys):
     Args.level = 95
     with pytest.raises(UserInputError, match="--level 95"):
         CONTRAST.run(Args())
+
+
+def test_continual_steps_are_contrasted_step_by_step(tmp_path):
+    store = ResultStore(tmp_path)
+    for spec, base in (("dm", 0.70), ("random", 0.50)):
+        for seed in range(2):
+            for step in range(2):
+                config = record(spec, seed, 0, None).config | {
+                    "suite": "continual", "step": step, "steps": 2, "class_order": 0,
+                }  # fmt: skip
+                value = base - 0.1 * step + 0.01 * seed
+                store.put(Record(config, "ok", metrics={"accuracy": value}, storage=10, budget=10))
+    frame = contrast_frame(store.records(), baselines=["random"])
+    assert sorted(frame["step"].tolist()) == [0, 1]
+    assert frame["difference"].tolist() == pytest.approx([20.0, 20.0])

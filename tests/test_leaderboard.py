@@ -192,13 +192,18 @@ def test_leaderboard_files(store):
     assert "*dsa (reported, §10)*" in markdown  # the DC/DSA papers' Fashion-MNIST numbers
     assert "best mean over several evaluation points" not in markdown  # no SPEED-paper rows here
     assert "<strong>68.00 ± 1.63</strong>" in page and "<script>" in page
-    for url in re.findall(r"""(?:src|href)\s*=\s*["']([^"']*)""", page):
+    for url in re.findall(r"""src\s*=\s*["']([^"']*)""", page):  # self-contained: nothing is fetched
         assert not url.startswith(("http://", "https://", "//")), url
-    assert "http://" not in page and "https://" not in page and "//cdn" not in page
+    assert "//cdn" not in page and "<link" not in page
+    # each method links to its paper and code (from its registration); the reference, random, to none
+    assert '<a href="https://arxiv.org/abs/2110.04181">paper</a>' in page
+    assert "[paper](https://arxiv.org/abs/2110.04181)" in markdown
+    assert "(n=3)" in markdown and "n=3" in page  # networks behind each cell
+    assert "commit" in page and "records" in page  # the provenance line of each table
     tables = sorted(p.name for p in (store.root / "tables").glob("*.csv"))
     assert "records.csv" in tables and "fashion_mnist_standard_quick.csv" in tables
     long = pd.read_csv(store.root / "tables" / "fashion_mnist_standard_quick.csv")
-    assert {"column", "mean", "std", "gain", "best", "kind"} <= set(long.columns)
+    assert {"column", "mean_pct", "std_pct", "gain_pts", "best", "kind"} <= set(long.columns)
     figures = {p.name for p in (store.root / "figures").rglob("*")}
     for stem in ("continual_fashion_mnist_quick_2_ConvNet", "corruption_fashion_mnist_quick_1_ConvNet",
                  "cross-arch_fashion_mnist_quick_1", "storage_fashion_mnist_quick_ConvNet"):  # fmt: skip
@@ -291,3 +296,35 @@ def test_planned_keys_that_change_with_ipc_keep_one_row(tmp_path):
                           "ok", metrics={"accuracy": 0.4}, storage=7000, budget=7840))  # fmt: skip
     labels = {row[0] for row in _table(store, "standard").rows("measured")}
     assert labels == {"dm", "speed:objective=dm:k=6", "speed:objective=dm:k=12", "speed:objective=dm:k=24"}
+
+
+def test_page_ranks_filters_and_is_well_formed(store):
+    from html.parser import HTMLParser
+
+    table = _table(store, "standard")
+    ranks = table.ranks()
+    assert ranks[("speed:objective=dm:k=12",)] == 1  # best at IPC 1, second at IPC 10: mean rank 1.5
+    assert ("whole",) not in ranks and ranks[("random",)] == max(ranks.values())  # never ranked; last
+    page = build_leaderboard(store.root)["html"].read_text()
+    for name in ("dataset", "suite", "profile", "ipc", "network"):
+        assert f'<select name="{name}">' in page
+    assert 'data-suite="continual"' in page and 'data-ipc="10"' in page
+
+    class Balance(HTMLParser):
+        """Every opened table, section, tr and select is closed, in order."""
+
+        def __init__(self):
+            super().__init__()
+            self.open: list[str] = []
+
+        def handle_starttag(self, tag, attrs):
+            if tag in ("table", "section", "tr", "select", "figure", "details"):
+                self.open.append(tag)
+
+        def handle_endtag(self, tag):
+            if tag in ("table", "section", "tr", "select", "figure", "details"):
+                assert self.open and self.open.pop() == tag, tag
+
+    checker = Balance()
+    checker.feed(page)
+    assert checker.open == []

@@ -56,4 +56,4 @@ def test_outside_suite_dataset_network_and_reference_strategy(tmp_path):
         cells = [row for row in csv.DictReader(handle) if row["strategy"] == "dm"]
     assert {row["column"] for row in cells} == {"test", "train"}
     for row in cells:  # dm's gain is measured against the plugin's reference strategy
-        assert row["reference"] == "first_k" and row["gain"] != ""
+        assert row["reference"] == "first_k" and row["gain_pts"] != ""

@@ -43,6 +43,8 @@ class CoresetStrategy(Strategy):
     def presets(cls, profile: str, dataset: str, ipc: int, given: dict[str, Any]) -> dict[str, Any]:
         if profile == "paper":
             return {}  # the plain defaults: ConvNet-128 trained 40 epochs on the whole training split
+        if profile == "smoke":
+            return {"width": 8, "epochs": 1, "subset": 20}
         # quick: small enough for 2 CPU cores (about a minute per feature network on Fashion-MNIST).
         return {"width": 32, "epochs": 3, "subset": 500}
 

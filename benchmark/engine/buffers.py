@@ -76,6 +76,7 @@ def stamp(buffer: Buffer, data: ClassData, resolved: ResolvedSpec, ipc: int, see
         data_fingerprint=data.fingerprint,
         ipc=ipc,
         classes=list(data.classes),
+        class_names=[data.class_names[c] for c in data.classes],
         image_shape=list(data.image_shape),
         seed=seed,
         budget=budget.floats if budget else None,

@@ -52,6 +52,7 @@ class EvaluationService:
             wall_time_s={"distill": training.distill_wall_s, "evaluate": seconds},
             buffer=training.buffer_key,
             runtime=self.runtime(),
+            command=self.options.command,
         )
         self.store.put(record)
         return record

@@ -1,10 +1,23 @@
-"""An avalanche plugin that trains on a memory built by any registered strategy (GDumb-style).
+"""avalanche users' view of the benchmark: a memory built by any registered strategy.
 
-At each training experience :class:`DistilledMemoryPlugin` hands that experience's training data
-(and nothing else) to a registered strategy with a budget of ``ipc`` × the experience's classes,
-appends the materialized buffer to its memory (the union of all buffers so far), resets the model
-to its initial weights and makes the avalanche strategy train on the memory only. Combine it with
-avalanche's ``Naive`` to get GDumb with a distilled or selected memory.
+At each training experience a registered strategy (``random``, ``herding``, ``dm``, ``speed:…``)
+receives that experience's training data and a budget of ``ipc`` × the experience's classes; its
+buffer joins the memory (the union of all buffers so far). Three ways in, as avalanche offers its
+own memories:
+
+- :class:`DistilledMemoryPlugin`: GDumb with a distilled memory (combine it with ``Naive``): the
+  model restarts from its initial weights and trains on the memory only at every experience;
+- :class:`DistilledBuffer`: a storage policy (``ExemplarsBuffer``) for ``ReplayPlugin`` and any
+  plugin that takes one;
+- :class:`DistilledGDumb`: a ready strategy class (``Naive`` + the plugin).
+
+The memory is trained with an augmentation, as the benchmark's continual suite trains its memories:
+``augmentation="dsa"`` (default; per-sample DSA of the data's families), ``None``, or any callable
+applied to each memory image (C, H, W). The scenario's own transforms are not applied: they expect
+the scenario's raw items, while the memory holds tensors. Strategies' caches (feature networks,
+experts) go to a temporary folder unless ``cache_root`` is given. The buffers' learned lrs (TM,
+SPEED) are kept in ``buffers`` and ``learned_lrs`` but not applied: the avalanche strategy's
+optimizer sets the lr, as in the continual suite (decision 6).
 
 This module imports avalanche (slow); nothing in ``benchmark`` imports it at start-up.
 """
@@ -12,49 +25,54 @@ This module imports avalanche (slow); nothing in ``benchmark`` imports it at sta
 from __future__ import annotations
 
 import copy
+import shutil
+import tempfile
 import warnings
+import weakref
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import torch
 
+from benchmark.augment.dsa import DSA
 from benchmark.buffer import Buffer
 from benchmark.data.classdata import ClassData, Split
 from benchmark.engine.buffers import fit_buffer
 from benchmark.errors import UserInputError
 from benchmark.seeding import derive_seed
+from benchmark.seeding import generator as make_generator
 from benchmark.spec import parse_spec
 from benchmark.strategy import FitContext, ResolvedSpec, resolve, strategy_class
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # avalanche warns about optional solvers it does not need
-    from avalanche.benchmarks.utils.classification_dataset import (
-        _make_taskaware_tensor_classification_dataset,
-    )
+    from avalanche.benchmarks.utils import TaskAwareSupervisedClassificationDataset
+    from avalanche.benchmarks.utils.data_attribute import DataAttribute
+    from avalanche.benchmarks.utils.transform_groups import TransformGroups
     from avalanche.core import SupervisedPlugin
-
-if TYPE_CHECKING:
+    from avalanche.training.storage_policy import ExemplarsBuffer
     from avalanche.training.templates import SupervisedTemplate
 
+if TYPE_CHECKING:
+    from avalanche.benchmarks import CLExperience
 
-class DistilledMemoryPlugin(SupervisedPlugin):
-    """GDumb with a memory produced by a registered strategy from each experience's data.
+
+class DistilledMemory:
+    """The memory a registered strategy builds, one buffer per training experience.
 
     :param strategy: a strategy spec, e.g. ``"random"``, ``"herding"``, ``"dm:iterations=10"``.
     :param ipc: images per class of each experience's budget.
     :param dataset: dataset name the strategy's presets are looked up for (decision 9).
     :param profile: the presets' profile (``quick`` or ``paper``).
     :param seed: base seed; experience ``t`` uses a seed derived from (seed, t).
-    :param device: where the strategy fits; None: the avalanche strategy's device.
-    :param cache_root: where strategies keep their caches (feature networks, experts).
-    :param mean, std: per-channel normalisation that produced the images (recorded in the
-        ClassData the strategy receives); None: 0 and 1 (the images are taken as given).
+    :param augmentation: ``"dsa"``, None, or a callable applied to each memory image when training.
+    :param cache_root: where strategies keep their caches; None: a temporary folder (removed when
+        the memory is); nothing is written to the working directory.
+    :param mean, std: per-channel normalisation that produced the images; None: 0 and 1.
     :param num_classes: output size of the network; None: the largest label seen so far + 1.
-    :param augmentation: DSA families the strategy may use; None: ClassData's default.
-
-    After each experience, ``memory_images`` / ``memory_labels`` / ``memory_task_labels`` hold the
-    memory (CPU tensors, in the order the buffers were produced) and ``buffers`` the buffers.
+    :param dsa: DSA families the strategy and ``augmentation="dsa"`` use; None: ClassData's default.
     """
 
     def __init__(
@@ -64,87 +82,61 @@ class DistilledMemoryPlugin(SupervisedPlugin):
         dataset: str = "custom",
         profile: str = "quick",
         seed: int = 0,
-        device: str | torch.device | None = None,
-        cache_root: str | Path = "results",
+        augmentation: str | Callable[[torch.Tensor], torch.Tensor] | None = "dsa",
+        cache_root: str | Path | None = None,
         mean: tuple[float, ...] | None = None,
         std: tuple[float, ...] | None = None,
         num_classes: int | None = None,
-        augmentation: str | None = None,
+        dsa: str | None = None,
         show_progress: bool = False,
     ):
-        super().__init__()
         if not isinstance(ipc, int) or isinstance(ipc, bool) or ipc <= 0:
             raise UserInputError(f"ipc must be a positive integer, got {ipc!r}; use e.g. ipc=10")
+        if not (augmentation in ("dsa", None) or callable(augmentation)):
+            raise UserInputError(f"augmentation={augmentation!r}: use 'dsa', None or a callable on one image")
         self.resolved: ResolvedSpec = resolve(parse_spec(strategy), profile, dataset, ipc)
-        self.strategy_cls = strategy_class(self.resolved.name)
-        if not self.strategy_cls.budgeted:
+        if not strategy_class(self.resolved.name).budgeted:
             raise UserInputError(
                 f"strategy {self.resolved.name!r} is unbudgeted and cannot build a memory; "
                 "choose a budgeted strategy such as random, herding or dm"
             )
-        self.ipc = ipc
-        self.dataset = dataset
-        self.profile = profile
-        self.seed = seed
-        self.device = device
-        self.cache_root = Path(cache_root)
-        self.mean = mean
-        self.std = std
-        self.num_classes = num_classes
-        self.augmentation = augmentation
+        self.ipc, self.dataset_name, self.profile, self.seed = ipc, dataset, profile, seed
+        self.mean, self.std, self.num_classes, self.dsa = mean, std, num_classes, dsa
         self.show_progress = show_progress
-
+        if cache_root is None:
+            cache_root = tempfile.mkdtemp(prefix="distill-benchmark-cache-")
+            weakref.finalize(self, shutil.rmtree, cache_root, True)
+        self.cache_root = Path(cache_root)
         self.buffers: list[Buffer] = []
-        self.memory_images: torch.Tensor | None = None
-        self.memory_labels = torch.empty(0, dtype=torch.long)
-        self.memory_task_labels = torch.empty(0, dtype=torch.long)
-        self._init_model: torch.nn.Module | None = None
+        self.images: torch.Tensor | None = None
+        self.labels = torch.empty(0, dtype=torch.long)
+        self.task_labels = torch.empty(0, dtype=torch.long)
         self._max_label = -1
+        self._augment = self._augmentation(augmentation)
 
-    # ---- hooks ---------------------------------------------------------------------------
-    def before_train_dataset_adaptation(self, strategy: SupervisedTemplate, **kwargs: Any) -> None:
-        """Keep the initial model at the first experience; reset to it at every later one."""
-        if self._init_model is None:
-            self._init_model = copy.deepcopy(strategy.model)
-        else:
-            self._reset_model(strategy)
-        strategy.model_adaptation(self._init_model)
+    @property
+    def learned_lrs(self) -> list[float | None]:
+        return [buffer.learned_lr for buffer in self.buffers]
 
-    def before_eval_dataset_adaptation(self, strategy: SupervisedTemplate, **kwargs: Any) -> None:
-        # As GDumbPlugin: dynamic modules of the kept initial model grow with the stream too.
-        if self._init_model is not None:
-            strategy.model_adaptation(self._init_model)
-
-    def after_train_dataset_adaptation(self, strategy: SupervisedTemplate, **kwargs: Any) -> None:
-        """Fit the strategy on this experience, grow the memory, train on the memory only."""
-        experience = strategy.experience
-        images, labels, task_labels = experience_tensors(experience.dataset)
-        device = torch.device(self.device if self.device is not None else strategy.device)
-        buffer = self.fit_buffer(images, labels, len(self.buffers), device)
-        memory_images, memory_labels, _ = buffer.materialize("cpu")
-        task_label = int(task_labels[0]) if len(task_labels) else 0
-        self.buffers.append(buffer)
-        self._append(memory_images, memory_labels, task_label)
-        strategy.adapted_dataset = self.memory_dataset().train()
-
-    # ---- memory --------------------------------------------------------------------------
-    def fit_buffer(
-        self, images: torch.Tensor, labels: torch.Tensor, index: int, device: torch.device
-    ) -> Buffer:
-        """The registered strategy's buffer for one experience's images and labels (fitted,
-        stamped and budget-checked exactly as the benchmark's suites do)."""
+    def add_experience(self, dataset, device: torch.device) -> Buffer:
+        """Fit the strategy on one experience's dataset (its eval transforms) and grow the memory."""
+        images, labels, task_labels = experience_tensors(dataset)
         data = self.class_data(images, labels)
-        seed = derive_seed("avalanche-memory", self.seed, index)
+        seed = derive_seed("avalanche-memory", self.seed, len(self.buffers))
         context = FitContext(
             device=device, cache_root=self.cache_root, profile=self.profile, show_progress=self.show_progress
         )
-        return fit_buffer(self.resolved, data, self.ipc, seed, context, experience=index)
+        buffer = fit_buffer(self.resolved, data, self.ipc, seed, context, experience=len(self.buffers))
+        memory_images, memory_labels, _ = buffer.materialize("cpu")
+        self.buffers.append(buffer)
+        self._append(memory_images, memory_labels, int(task_labels[0]) if len(task_labels) else 0)
+        return buffer
 
     def class_data(self, images: torch.Tensor, labels: torch.Tensor) -> ClassData:
         """One experience's training data as a ClassData holding only its classes (no val/test)."""
         if images.ndim != 4:
             raise UserInputError(
-                f"the experience's images have shape {tuple(images.shape)}; the plugin needs image "
+                f"the experience's images have shape {tuple(images.shape)}; the memory needs image "
                 "tensors of shape (C, H, W) per item (add a ToTensor transform)"
             )
         classes = sorted(int(c) for c in labels.unique())
@@ -157,9 +149,9 @@ class DistilledMemoryPlugin(SupervisedPlugin):
             )
         channels = images.shape[1]
         empty = Split(images[:0], labels[:0])
-        extra = {"augmentation": self.augmentation} if self.augmentation is not None else {}
+        extra = {"augmentation": self.dsa} if self.dsa is not None else {}
         return ClassData(
-            name=self.dataset,
+            name=self.dataset_name,
             class_names=[str(c) for c in range(num_classes)],
             image_shape=tuple(int(s) for s in images.shape[1:]),
             mean=tuple(self.mean) if self.mean is not None else (0.0,) * channels,
@@ -171,41 +163,132 @@ class DistilledMemoryPlugin(SupervisedPlugin):
             **extra,
         )
 
-    def memory_dataset(self):
-        """The memory as an avalanche classification dataset of (x, y, task label) items."""
-        if self.memory_images is None:
+    def dataset(self) -> TaskAwareSupervisedClassificationDataset:
+        """The memory as an avalanche dataset of (x, y, task label) items; its ``train`` group applies
+        the augmentation, its ``eval`` group none."""
+        if self.images is None:
             raise RuntimeError("the memory is empty until the first training experience")
-        return _make_taskaware_tensor_classification_dataset(
-            self.memory_images,
-            self.memory_labels,
-            task_labels=self.memory_task_labels.tolist(),
-            targets=self.memory_labels,
+        items = torch.utils.data.TensorDataset(self.images, self.labels)
+        return TaskAwareSupervisedClassificationDataset(
+            [items],
+            data_attributes=[
+                DataAttribute(self.labels.tolist(), "targets"),
+                DataAttribute(self.task_labels.tolist(), "targets_task_labels", use_in_getitem=True),
+            ],
+            transform_groups=TransformGroups({"train": (self._augment, None), "eval": (None, None)}),
         )
 
-    def _append(self, images: torch.Tensor, labels: torch.Tensor, task_label: int) -> None:
-        images = images.detach().cpu()
-        labels = labels.detach().cpu().long()
-        tasks = torch.full_like(labels, task_label)
-        if self.memory_images is None:
-            self.memory_images = images
-        else:
-            self.memory_images = torch.cat([self.memory_images, images])
-        self.memory_labels = torch.cat([self.memory_labels, labels])
-        self.memory_task_labels = torch.cat([self.memory_task_labels, tasks])
+    def _augmentation(self, augmentation):
+        if augmentation != "dsa":
+            return augmentation
+        rng = make_generator(derive_seed("avalanche-memory-dsa", self.seed))
 
-    def _reset_model(self, strategy: SupervisedTemplate) -> None:
-        """Initial weights in place (the optimizer keeps its parameters, loses its state); a model
-        whose shapes changed (dynamic modules) is replaced by a copy of the initial one instead."""
-        initial = self._init_model.state_dict()
-        current = strategy.model.state_dict()
-        same = initial.keys() == current.keys() and all(initial[k].shape == current[k].shape for k in initial)
-        if same:
-            strategy.model.load_state_dict(initial)
-            strategy.model.train()
+        def dsa_per_item(image: torch.Tensor) -> torch.Tensor:
+            families = self.dsa or ClassData.__dataclass_fields__["augmentation"].default
+            return DSA(families)(image.unsqueeze(0), rng)[0]
+
+        return dsa_per_item
+
+    def _append(self, images: torch.Tensor, labels: torch.Tensor, task_label: int) -> None:
+        images, labels = images.detach().cpu(), labels.detach().cpu().long()
+        self.images = images if self.images is None else torch.cat([self.images, images])
+        self.labels = torch.cat([self.labels, labels])
+        self.task_labels = torch.cat([self.task_labels, torch.full_like(labels, task_label)])
+
+
+class DistilledMemoryPlugin(SupervisedPlugin):
+    """GDumb with a memory produced by a registered strategy from each experience's data (see
+    :class:`DistilledMemory` for the arguments). The model restarts from its initial weights at every
+    experience and trains on the augmented memory only."""
+
+    def __init__(self, strategy: str, ipc: int, device: str | torch.device | None = None, **memory: Any):
+        super().__init__()
+        self.memory = DistilledMemory(strategy, ipc, **memory)
+        self.device = device
+        self._init_model: torch.nn.Module | None = None
+
+    # what the memory holds, for inspection
+    @property
+    def buffers(self) -> list[Buffer]:
+        return self.memory.buffers
+
+    @property
+    def memory_images(self) -> torch.Tensor | None:
+        return self.memory.images
+
+    @property
+    def memory_labels(self) -> torch.Tensor:
+        return self.memory.labels
+
+    def before_train_dataset_adaptation(self, strategy: SupervisedTemplate, **kwargs: Any) -> None:
+        """Keep the initial model at the first experience; reset to it at every later one."""
+        if self._init_model is None:
+            self._init_model = copy.deepcopy(strategy.model)
         else:
-            strategy.model = copy.deepcopy(self._init_model)
-        if getattr(strategy, "optimizer", None) is not None:
-            strategy.optimizer.state = defaultdict(dict)
+            _reset_model(strategy, self._init_model)
+        strategy.model_adaptation(self._init_model)
+
+    def before_eval_dataset_adaptation(self, strategy: SupervisedTemplate, **kwargs: Any) -> None:
+        # As GDumbPlugin: dynamic modules of the kept initial model grow with the stream too.
+        if self._init_model is not None:
+            strategy.model_adaptation(self._init_model)
+
+    def after_train_dataset_adaptation(self, strategy: SupervisedTemplate, **kwargs: Any) -> None:
+        """Fit the strategy on this experience, grow the memory, train on the memory only."""
+        device = torch.device(self.device if self.device is not None else strategy.device)
+        self.memory.add_experience(strategy.experience.dataset, device)
+        strategy.adapted_dataset = self.memory.dataset().train()
+
+
+class DistilledBuffer(ExemplarsBuffer):
+    """A storage policy whose buffer is the memory a registered strategy builds (see
+    :class:`DistilledMemory` for the arguments), e.g. ``ReplayPlugin(mem_size=m,
+    storage_policy=DistilledBuffer(m, "dm", ipc=10))``. ``max_size`` is what avalanche calls the
+    memory size; the memory's real limit is its storage budget (ipc × classes seen), so ``resize``
+    changes the number reported, never drops a buffer."""
+
+    def __init__(self, max_size: int, strategy: str, ipc: int, device: str | torch.device | None = None,
+                 **memory: Any):  # fmt: skip
+        super().__init__(max_size)
+        self.memory = DistilledMemory(strategy, ipc, **memory)
+        self.device = device
+
+    def post_adapt(self, agent_state, exp: CLExperience) -> None:
+        device = torch.device(
+            self.device if self.device is not None else getattr(agent_state, "device", "cpu")
+        )
+        self.memory.add_experience(exp.dataset, device)
+        self.buffer = self.memory.dataset()
+
+    def resize(self, strategy: Any, new_size: int) -> None:
+        self.max_size = new_size
+
+
+class DistilledGDumb(SupervisedTemplate):
+    """GDumb with a distilled memory as a strategy class: ``Naive`` with a
+    :class:`DistilledMemoryPlugin`. ``memory`` takes :class:`DistilledMemory`'s arguments."""
+
+    def __init__(self, model, optimizer, criterion, strategy: str, ipc: int, *, plugins=None, memory=None,
+                 **template: Any):  # fmt: skip
+        self.memory_plugin = DistilledMemoryPlugin(strategy, ipc, **(memory or {}))
+        super().__init__(
+            model=model, optimizer=optimizer, criterion=criterion,
+            plugins=[self.memory_plugin, *(plugins or [])], **template,
+        )  # fmt: skip
+
+
+def _reset_model(strategy: SupervisedTemplate, initial: torch.nn.Module) -> None:
+    """Initial weights in place (the optimizer keeps its parameters, loses its state); a model whose
+    shapes changed (dynamic modules) is replaced by a copy of the initial one instead."""
+    state, current = initial.state_dict(), strategy.model.state_dict()
+    same = state.keys() == current.keys() and all(state[k].shape == current[k].shape for k in state)
+    if same:
+        strategy.model.load_state_dict(state)
+        strategy.model.train()
+    else:
+        strategy.model = copy.deepcopy(initial)
+    if getattr(strategy, "optimizer", None) is not None:
+        strategy.optimizer.state = defaultdict(dict)
 
 
 def experience_tensors(dataset) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -223,4 +306,10 @@ def experience_tensors(dataset) -> tuple[torch.Tensor, torch.Tensor, torch.Tenso
     return torch.cat(images), torch.cat(labels), torch.cat(tasks)
 
 
-__all__ = ["DistilledMemoryPlugin", "experience_tensors"]
+__all__ = [
+    "DistilledBuffer",
+    "DistilledGDumb",
+    "DistilledMemory",
+    "DistilledMemoryPlugin",
+    "experience_tensors",
+]

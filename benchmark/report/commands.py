@@ -16,7 +16,7 @@ def build_leaderboard(output_dir: str | Path, figures: bool = True) -> dict[str,
     from benchmark.report.figures import buffer_grids, table_figures
     from benchmark.report.render import render_html, render_markdown
     from benchmark.report.tables import build_tables, table_csv_frame
-    from benchmark.results.frame import records_frame
+    from benchmark.results.frame import results_frame
     from benchmark.results.store import ResultStore
 
     store = ResultStore(output_dir, existing=True)
@@ -27,7 +27,7 @@ def build_leaderboard(output_dir: str | Path, figures: bool = True) -> dict[str,
     table_dir.mkdir(parents=True, exist_ok=True)
     csvs = []
     if records:
-        frame = records_frame(records)
+        frame = results_frame(records)
         path = table_dir / "records.csv"
         atomic_write_bytes(path, frame.to_csv(index=False).encode())
         csvs.append(path)
@@ -35,20 +35,19 @@ def build_leaderboard(output_dir: str | Path, figures: bool = True) -> dict[str,
         path = table_dir / f"{table.name}.csv"
         atomic_write_bytes(path, table_csv_frame(table).to_csv(index=False).encode())
         csvs.append(path)
-    made, notes = [], []
+    made, galleries, notes = [], [], []
     if figures and records:
         figure_dir = store.figures_dir
         made = table_figures(tables, figure_dir)
-        grids, notes = buffer_grids(records, store, figure_dir)
-        made += grids
-    markdown = render_markdown(tables, made, notes, root)
+        galleries, notes = buffer_grids(records, store, figure_dir)
+    markdown = render_markdown(tables, made, notes, root, galleries)
     atomic_write_bytes(store.leaderboard_path("md"), markdown.encode())
-    atomic_write_bytes(store.leaderboard_path("html"), render_html(tables, made, notes).encode())
+    atomic_write_bytes(store.leaderboard_path("html"), render_html(tables, made, notes, galleries).encode())
     return {
         "records": len(records),
         "tables": tables,
         "csvs": csvs,
-        "figures": made,
+        "figures": made + galleries,
         "notes": notes,
         "markdown": store.leaderboard_path("md"),
         "html": store.leaderboard_path("html"),

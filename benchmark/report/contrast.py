@@ -7,8 +7,9 @@ Welch's t (unequal variances, Welch–Satterthwaite degrees of freedom) needs at
 each side; with fewer the interval is left empty. A difference is called ahead or behind only when
 its interval excludes 0.
 
-Cells are compared within (dataset, suite, profile, recipe, ipc, network) on the ``accuracy`` metric
-of records without a continual step (the standard and cross-arch suites).
+Cells are compared within (dataset, suite, profile, recipe, ipc, network, continual step) on the
+``accuracy`` metric, in every suite (the corruption suite's ``accuracy`` is the clean one; a
+continual seed's observation is the mean over its class orders and networks at that step).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import pandas as pd
 
 from benchmark.results.frame import records_frame
 
-GROUP_KEYS = ["dataset", "suite", "profile", "recipe", "ipc", "network"]
+GROUP_KEYS = ["dataset", "suite", "profile", "recipe", "ipc", "network", "step"]
 COLUMNS = GROUP_KEYS + [
     "strategy", "baseline", "seeds", "baseline_seeds", "mean", "std", "baseline_mean", "baseline_std",
     "difference", "ci_low", "ci_high", "verdict",
@@ -75,7 +76,7 @@ def contrast_frame(
     if not records:
         return pd.DataFrame(columns=COLUMNS)
     frame = records_frame(records)
-    frame = frame[(frame["metric"] == "accuracy") & frame["step"].isna()]
+    frame = frame[frame["metric"] == "accuracy"]
     rows = []
     for values, group in frame.groupby(GROUP_KEYS, dropna=False, sort=True):
         means = seed_means(group)
@@ -125,8 +126,10 @@ def format_contrast(frame: pd.DataFrame) -> str:
     lines = []
     for values, group in frame.groupby(GROUP_KEYS, dropna=False, sort=True):
         cell = dict(zip(GROUP_KEYS, values, strict=True))
+        step = cell["step"]
         lines.append(
             f"{cell['dataset']} · {cell['suite']} · {cell['profile']} · IPC {cell['ipc']} · {cell['network']}"
+            + ("" if step is None or step != step else f" · step {int(step) + 1}")
             + ("" if cell["recipe"] == "suite" else f" · {cell['recipe']} recipe")
         )
         for _, row in group.iterrows():

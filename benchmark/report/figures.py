@@ -14,8 +14,7 @@ import numpy as np
 from benchmark.report.tables import Table
 from benchmark.results.frame import missing
 
-MAX_PER_CLASS = 10
-MAX_CLASSES = 20
+MAX_COLUMNS = 20  # images per gallery row; a class with more wraps to further rows
 
 
 def _pyplot():
@@ -24,6 +23,7 @@ def _pyplot():
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    plt.rcParams["svg.fonttype"] = "none"  # SVG text stays text: editable, searchable
     return plt
 
 
@@ -158,17 +158,21 @@ def table_figures(tables: list[Table], folder: Path) -> list[dict[str, Any]]:
     for table in tables:
         maker = FIGURES.get(table.figure)
         if maker is not None and not _measured(table).empty:
-            figures += maker(table, folder)
+            where = {"dataset": table.dataset, "suite": table.suite, "profile": table.profile}
+            figures += [figure | where for figure in maker(table, folder)]
     return figures
 
 
-# ---- buffer image grids --------------------------------------------------------------------------
+# ---- buffer galleries ----------------------------------------------------------------------------
 
 
-def buffer_grids(
-    records: list[dict[str, Any]], store, folder: Path
-) -> tuple[list[dict[str, Any]], list[str]]:
-    """A grid of up to 10 images per class (min-max scaled per image) of every referenced buffer."""
+def buffer_grids(records, store, folder: Path) -> tuple[list[dict[str, Any]], list[str]]:
+    """A gallery of every buffer the records name: one per strategy spec, IPC and (continual) step,
+    every image (at most MAX_COLUMNS a row), the dataset's preprocessing undone, class names on the
+    left, one shared [0, 1] scale."""
+    from benchmark.results.frame import frame_labels, records_frame
+
+    labels = frame_labels(records_frame(records)) if records else {}
     seen, figures, notes = set(), [], []
     for record in records:
         name, key = record.config.get("strategy"), record.buffer
@@ -179,39 +183,48 @@ def buffer_grids(
             continue  # e.g. the full training set, not a buffer of images
         path = store.buffer_path(name, key)
         if not path.is_file():
-            notes.append(f"buffer {name}/{key} is not in the store; no image grid")
+            notes.append(f"buffer {name}/{key} is not in the store; no gallery")
             continue
+        label = labels.get(record.config.get("spec"), name)
         try:
-            figures.append(_buffer_grid(path, name, key, record.config, folder, store.cache_root))
-        except Exception as error:  # a missing decoder or dataset must not stop the report
-            notes.append(f"buffer {name}/{key}: no image grid ({type(error).__name__}: {error})")
+            figures.append(_gallery(path, label, key, record.config, folder, store.cache_root))
+        except Exception as error:  # a missing decoder or ZCA cache must not stop the report
+            notes.append(f"buffer {name}/{key}: no gallery ({type(error).__name__}: {error})")
     return figures, notes
 
 
-def _buffer_grid(
-    path: Path, name: str, key: str, config: dict[str, Any], folder: Path, cache_root: Path
-) -> dict[str, Any]:
+def _gallery(path: Path, label: str, key: str, config: dict[str, Any], folder: Path, cache_root: Path):
     from benchmark.buffer import Buffer
+    from benchmark.export import class_names
 
     plt = _pyplot()
-    images, labels = Buffer.load(path).pixels(cache_root)  # ZCA / mean-std undone
-    classes = list(dict.fromkeys(labels.tolist()))[:MAX_CLASSES]
-    per_class = [images[labels == c][:MAX_PER_CLASS] for c in classes]
-    columns = max((len(p) for p in per_class), default=1)
-    fig, axes = plt.subplots(
-        len(classes), columns, figsize=(columns * 0.8, len(classes) * 0.8), squeeze=False
-    )
-    for r, part in enumerate(per_class):
-        for c in range(columns):
-            ax = axes[r][c]
-            ax.axis("off")
-            if c < len(part):
-                ax.imshow(_displayable(part[c].numpy()), cmap="gray", vmin=0, vmax=1)
-        axes[r][0].set_title(str(classes[r]), fontsize=6, loc="left")
-    strategy = config.get("spec", name)
-    title = f"Buffer {name} ({config.get('dataset')}, IPC {config.get('ipc')}): {key[:12]}"
-    fig.suptitle(f"{title}\n{strategy}"[:200], fontsize=7)
-    return _save(fig, folder / "buffers", _slug("buffer", name, config.get("dataset"), key[:16]), title)
+    buffer = Buffer.load(path)
+    images, labels = buffer.pixels(cache_root)
+    names = class_names(buffer)
+    classes = list(dict.fromkeys(labels.tolist()))
+    per_class = {c: images[labels == c] for c in classes}
+    columns = min(MAX_COLUMNS, max(len(p) for p in per_class.values()))
+    blocks = {c: -(-len(per_class[c]) // columns) for c in classes}
+    rows = sum(blocks.values())
+    fig, axes = plt.subplots(rows, columns, figsize=(columns * 0.55 + 1.4, rows * 0.55 + 0.6), squeeze=False)
+    row = 0
+    for c in classes:
+        for i in range(blocks[c] * columns):
+            ax = axes[row + i // columns][i % columns]
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if i < len(per_class[c]):
+                ax.imshow(_displayable(per_class[c][i].numpy()), cmap="gray", vmin=0, vmax=1)
+            else:
+                ax.axis("off")
+        axes[row][0].set_ylabel(names.get(c, str(c)), rotation=0, ha="right", va="center", fontsize=7)
+        row += blocks[c]
+    step = config.get("step")
+    where = f", step {int(step) + 1}" if step is not None else ""
+    title = f"{label} · {config.get('dataset')} · IPC {config.get('ipc')}{where} · {len(images)} images"
+    fig.suptitle(title, fontsize=8, y=1.0)
+    figure = _save(fig, folder / "buffers", _slug("buffer", label, config.get("dataset"), key[:16]), title)
+    return figure | {k: config.get(k) for k in ("dataset", "suite", "profile")}
 
 
 def _displayable(image: np.ndarray) -> np.ndarray:

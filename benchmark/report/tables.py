@@ -49,6 +49,7 @@ class Table:
     storage: dict[tuple, str] = field(default_factory=dict)  # measured row → "storage / budget"
     figure: str | None = None
     axis_label: str = ""
+    provenance: dict[str, Any] = field(default_factory=dict)  # commits, dates, commands of its records
     _index: dict | None = field(default=None, repr=False)
 
     @property
@@ -70,6 +71,26 @@ class Table:
         """The cautions of the sources whose numbers this table shows."""
         reported = self.cells[self.cells["kind"] == "reported"]
         return sorted({c for c in reported.get("caution", pd.Series(dtype=str)).dropna() if c})
+
+    def ranks(self) -> dict[tuple, int]:
+        """Measured, ranked rows (not upper bounds) → 1, 2, …: by the mean of the row's rank in each
+        column it has a value in (ties share a rank), the way benchmark tables rank methods."""
+        cells = self.cells[(self.cells["kind"] == "measured") & (self.cells["role"] != "upper_bound")]
+        cells = cells[cells["mean"].notna()]
+        if cells.empty:
+            return {}
+        column_rank = cells.groupby("column")["mean"].rank(ascending=False, method="min")
+        per_row: dict[tuple, list[float]] = {}
+        for (_, cell), rank in zip(cells.iterrows(), column_rank, strict=True):
+            per_row.setdefault(_key(cell[k] for k in self.row_keys), []).append(float(rank))
+        average = {row: sum(values) / len(values) for row, values in per_row.items()}
+        return {row: 1 + sum(other < mine for other in average.values()) for row, mine in average.items()}
+
+    def strategy_of(self, row: tuple) -> str | None:
+        """The registered strategy name behind a row (for its paper and code links)."""
+        cells = self.cells[self.cells["kind"] == "measured"]
+        names = cells.loc[cells[self.row_keys[0]] == row[0], "strategy"]
+        return None if names.empty else str(names.iloc[0])
 
     def rows(self, kind: str) -> list[tuple]:
         cells = self.cells[self.cells["kind"] == kind]
@@ -220,11 +241,25 @@ def build_tables(records: list[Record], reported: pd.DataFrame | None = None) ->
         cells["row_order"] = [_row_order(c, row_keys) for _, c in cells.iterrows()]
         cells = cells.sort_values(["row_order", "order"], kind="stable").reset_index(drop=True)
         columns = list(dict.fromkeys(cells.sort_values("order", kind="stable")["column"]))
+        keys = set(part["key"].dropna())
         tables.append(
             Table(dataset, suite, profile, row_keys, columns, cells, storage_text(measured, row_keys),
-                  spec.figure, spec.axis_label)
+                  spec.figure, spec.axis_label, provenance([r for r in records if r.key in keys]))
         )  # fmt: skip
     return tables
+
+
+def provenance(records: list[Record]) -> dict[str, Any]:
+    """What made a table's records: commits, the dates, versions and the commands to run again."""
+    created = sorted(r.created for r in records if r.created)
+    return {
+        "commits": sorted({str(r.code.get("git_commit"))[:12] for r in records if r.code.get("git_commit")}),
+        "versions": sorted({str(r.code.get("version")) for r in records if r.code.get("version")}),
+        "first": created[0][:10] if created else "",
+        "last": created[-1][:10] if created else "",
+        "commands": sorted({r.command for r in records if r.command}),
+        "records": len(records),
+    }
 
 
 def table_csv_frame(table: Table) -> pd.DataFrame:
@@ -235,4 +270,7 @@ def table_csv_frame(table: Table) -> pd.DataFrame:
     out = table.cells.copy()
     out["dataset"], out["suite"], out["profile"] = table.dataset, table.suite, table.profile
     out = out.loc[:, ~out.columns.duplicated()]
-    return out[[c for c in dict.fromkeys(columns) if c in out.columns]]
+    out = out[[c for c in dict.fromkeys(columns) if c in out.columns]]
+    units = {"mean": "mean_pct", "std": "std_pct", "gain": "gain_pts", "storage": "storage_floats",
+             "budget": "budget_floats"}  # fmt: skip
+    return out.rename(columns=units)

@@ -62,6 +62,38 @@ def records_frame(records: list[Record]) -> pd.DataFrame:
     return frame
 
 
+def results_frame(records: list[Record]) -> pd.DataFrame:
+    """The public view of records (``show --format csv``, ``tables/records.csv``, :func:`load`): one
+    row per (record, metric), accuracies in percent (``value_pct``), storage and budget in float32
+    equivalents, continual steps numbered 1…T as in tables (records store the 0-based index), and
+    the provenance and cost of each number."""
+    frame = records_frame(records)
+    if frame.empty:
+        return frame.rename(
+            columns={"value": "value_pct", "storage": "storage_floats", "budget": "budget_floats"}
+        )
+    by_key = {r.key: r for r in records}
+    extra = pd.DataFrame(
+        [
+            {
+                "key": r.key, "buffer": r.buffer, "recipe_epochs": (r.config.get("eval_recipe") or {}).get("epochs"),
+                "distill_s": r.wall_time_s.get("distill"), "evaluate_s": r.wall_time_s.get("evaluate"),
+                "git_commit": r.code.get("git_commit"), "version": r.code.get("version"), "created": r.created,
+                "threads": r.runtime.get("threads"), "device": r.runtime.get("device"),
+            }
+            for r in by_key.values()
+        ]
+    )  # fmt: skip
+    frame = frame.merge(extra, on="key", how="left")
+    frame["value"] = frame["value"] * 100
+    frame["step"] = (frame["step"] + 1).astype("Int64")
+    for column in ("steps", "ipc", "class_order", "distill_seed", "repeat", "eval_seed", "recipe_epochs"):
+        frame[column] = frame[column].astype("Int64")
+    return frame.rename(
+        columns={"value": "value_pct", "storage": "storage_floats", "budget": "budget_floats"}
+    )
+
+
 # ---- readable row labels -------------------------------------------------------------------------
 
 # Keys that choose a component: ``speed:objective=dm`` is another method than ``speed`` (which means

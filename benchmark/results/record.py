@@ -73,6 +73,7 @@ class Record:
     role: str | None = None  # None: the registered strategy's (older records hold none)
     code: dict[str, Any] = field(default_factory=code_identity)
     runtime: dict[str, Any] = field(default_factory=dict)  # threads, device, torch: what numbers depend on
+    command: str | None = None  # the command line that produced it (reproduce a row with it)
     created: str = field(default_factory=_now)
     key: str = ""
 
@@ -127,7 +128,7 @@ CONFIG_TYPES = {
 FIELD_TYPES = {
     "key": TEXT, "status": TEXT, "metrics": MAPPING, "storage": NUMBER, "budget": NUMBER, "learned_lr": NUMBER,
     "wall_time_s": MAPPING, "error": TEXT, "numbers": MAPPING, "buffer": TEXT, "role": TEXT, "code": MAPPING,
-    "runtime": MAPPING, "created": TEXT,
+    "runtime": MAPPING, "created": TEXT, "command": TEXT,
 }  # fmt: skip
 
 
