@@ -8,14 +8,19 @@ Loss = ‖θ_last − θ*‖² / ‖θ0 − θ*‖². α is a learned scalar (SG
 MTT 0.5, SPEED 0.95, HaBa 0.9, as their codes use), clipped ≥ ``min_lr`` after each step, and
 stored in the buffer.
 
-Memory (``checkpoint_steps``, default on): instead of keeping the graph of every unrolled step,
-the student is first run without a graph, keeping only θ_k and m_k (P floats each) and each step's
-minibatch and DSA draw; the gradient is then propagated backwards one step at a time, each step
-recomputed with its graph (θ_k, m_k, the images and α as leaves) and differentiated against the
-incoming adjoint. Peak memory is one step's double-backward graph instead of ``syn_steps`` of
-them, for about one extra forward/backward per step; the gradients equal the full graph's (a test
-checks it). ``loss()`` returns a surrogate whose value is the TM loss and whose gradient with
-respect to the synthetic images and α is the one computed that way.
+Memory and speed (``graph_steps``): the unrolled student is cut into segments of ``graph_steps``
+steps. A first pass without graphs runs the steps before the last segment, keeping only θ and m
+(P floats each) at each segment's start and each step's minibatch and DSA draw; then, from the
+last segment to the first, each segment is rerun with its graph (θ, m at its start, the images and
+α as leaves) and differentiated against the incoming adjoint. One segment holding every step is
+the published implementation's full graph (fastest; memory grows with the steps); one step per
+segment is the leanest (peak: one step's double-backward graph, about one extra forward/backward
+per step). ``graph_steps=0`` (default) chooses the longest segments whose graphs fit
+``graph_memory_gib``, measured on the first step. The gradients equal the full graph's for every
+segment length (a test checks it). ``loss()`` returns a surrogate whose value is the TM loss and
+whose gradient with respect to the synthetic images and α is the one computed that way.
+
+The student runs channels-last (NHWC), the layout oneDNN's convolutions prefer on CPU.
 """
 
 from __future__ import annotations
@@ -83,7 +88,12 @@ class TrajectoryMatching(Objective):
         "network": Param("ConvNet", "expert and student network", registry="NETWORKS"),
         "net_width": Param(128, "expert and student network width", minimum=1),
         "dsa": Param("auto", "DSA strategy of experts and student: 'auto' (the dataset's) or 'none'"),
-        "checkpoint_steps": Param(True, "recompute student steps backwards instead of keeping their graphs"),
+        "graph_steps": Param(
+            0,
+            "student steps whose graphs are kept at once (0: the most that fit graph_memory_gib)",
+            minimum=0,
+        ),
+        "graph_memory_gib": Param(6.0, "memory for the kept student graphs when graph_steps=0", minimum=0.0),
     }
 
     @classmethod
@@ -119,6 +129,7 @@ class TrajectoryMatching(Objective):
         self.sizes = [p.numel() for p in self.net.parameters()]
         self._files: list[Path] | None = None
         self._order: list[int] = []
+        self._step_bytes: int | None = None  # graph memory of one student step, measured once
 
     # ---- experts -------------------------------------------------------------------------
     def expert_files(self) -> list[Path]:
@@ -152,6 +163,7 @@ class TrajectoryMatching(Objective):
         y = labels if batch is None else labels[batch]
         if draw is not None:
             x = self.dsa.apply(x, draw)
+        x = x.contiguous(memory_format=torch.channels_last)
         out = functional_call(self.net, self.unflatten(theta), (x,))
         grad = torch.autograd.grad(F.cross_entropy(out, y), theta, create_graph=create_graph)[0]
         beta = self.config["student_momentum"]
@@ -182,48 +194,66 @@ class TrajectoryMatching(Objective):
         images, labels = synthetic.synthesize()
         labels = labels.to(self.device)
         plan = self.plan_steps(len(images), generator)
-        denominator = ((theta0 - target) ** 2).sum()
-        if self.config["checkpoint_steps"]:
-            return self._loss_recomputed(theta0, target, denominator, images, labels, plan)
-        theta = theta0.clone().requires_grad_(True)
-        m = torch.zeros_like(theta) if self.config["student_momentum"] > 0 else None
-        for batch, draw in plan:
-            theta, m = self.student_step(theta, m, images, labels, batch, draw, self.alpha, True)
-        return ((theta - target) ** 2).sum() / denominator
+        segment = self.config["graph_steps"] or self._fitting_steps(theta0, images, labels, plan[0])
+        return self._loss_segments(theta0, target, images, labels, plan, max(1, segment))
 
-    def _loss_recomputed(self, theta0, target, denominator, images, labels, plan) -> torch.Tensor:
+    def _fitting_steps(self, theta0, images, labels, first) -> int:
+        """How many steps' graphs fit ``graph_memory_gib``: the bytes one step saves for its
+        backward and double backward, measured once on a step with a graph."""
+        if self._step_bytes is None:
+            seen: dict[int, int] = {}
+
+            def pack(tensor: torch.Tensor) -> torch.Tensor:
+                seen[tensor.untyped_storage().data_ptr()] = tensor.untyped_storage().nbytes()
+                return tensor
+
+            momentum = torch.zeros_like(theta0) if self.config["student_momentum"] > 0 else None
+            theta = theta0.detach().clone().requires_grad_(True)
+            x = images.detach().requires_grad_(True)
+            with torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor), torch.enable_grad():
+                new_theta, _ = self.student_step(theta, momentum, x, labels, *first, self.alpha, True)
+                torch.autograd.grad(new_theta.sum(), (theta, x), allow_unused=True)  # the double backward
+            self._step_bytes = max(1, sum(seen.values()))
+        return int(self.config["graph_memory_gib"] * 2**30 // self._step_bytes)
+
+    def _loss_segments(self, theta0, target, images, labels, plan, segment: int) -> torch.Tensor:
         momentum = self.config["student_momentum"] > 0
         x = images.detach()
         alpha = self.alpha.detach()
-        thetas, ms = [theta0], [torch.zeros_like(theta0) if momentum else None]
-        for batch, draw in plan:  # forward: keep only the states
-            theta = thetas[-1].detach().requires_grad_(True)
-            new_theta, new_m = self.student_step(theta, ms[-1], x, labels, batch, draw, alpha, False)
-            thetas.append(new_theta.detach())
-            ms.append(new_m.detach() if momentum else None)
-        residual = thetas[-1] - target
-        value = (residual**2).sum() / denominator
-        adj_theta = 2 * residual / denominator
-        adj_m = torch.zeros_like(theta0) if momentum else None
-        grad_x = torch.zeros_like(x)
-        grad_alpha = torch.zeros((), device=self.device)
+        starts = list(range(0, len(plan), segment))
+        theta, m = theta0, torch.zeros_like(theta0) if momentum else None
+        states = {0: (theta, m)}
+        for k, (batch, draw) in enumerate(plan[: starts[-1]]):  # forward without graphs: segment starts
+            step_theta = theta.detach().requires_grad_(True)
+            theta, m = self.student_step(step_theta, m, x, labels, batch, draw, alpha, False)
+            theta, m = theta.detach(), m.detach() if momentum else None
+            if k + 1 in starts:
+                states[k + 1] = (theta, m)
         x_leaf = x.clone().requires_grad_(True)
-        for k in reversed(range(len(plan))):  # backward: one step's graph at a time
-            batch, draw = plan[k]
-            theta = thetas[k].clone().requires_grad_(True)
-            m = ms[k].clone().requires_grad_(True) if momentum else None
+        grad_x, grad_alpha = torch.zeros_like(x), torch.zeros((), device=self.device)
+        adjoints: list[torch.Tensor] = []
+        value = None
+        for start in reversed(starts):  # backward: one segment's graph at a time
+            theta_s, m_s = states[start]
+            leaf_theta = theta_s.clone().requires_grad_(True)
+            leaf_m = m_s.clone().requires_grad_(True) if momentum else None
             a = alpha.clone().requires_grad_(True)
             with torch.enable_grad():
-                new_theta, new_m = self.student_step(theta, m, x_leaf, labels, batch, draw, a, True)
-                outputs = [new_theta] + ([new_m] if momentum else [])
-                adjoints = [adj_theta] + ([adj_m] if momentum else [])
-                inputs = [theta, x_leaf, a] + ([m] if momentum else [])
-                grads = torch.autograd.grad(outputs, inputs, adjoints, allow_unused=True)
-            adj_theta = grads[0]
+                theta, m = leaf_theta, leaf_m
+                for batch, draw in plan[start : start + segment]:
+                    theta, m = self.student_step(theta, m, x_leaf, labels, batch, draw, a, True)
+                inputs = [leaf_theta, x_leaf, a] + ([leaf_m] if momentum else [])
+                if value is None:  # the last segment ends in the loss
+                    value = ((theta - target) ** 2).sum() / ((theta0 - target) ** 2).sum()
+                    grads = torch.autograd.grad(value, inputs, allow_unused=True)
+                else:
+                    outputs = [theta] + ([m] if momentum else [])
+                    grads = torch.autograd.grad(outputs, inputs, adjoints, allow_unused=True)
+            adjoints = [grads[0]] + (
+                [grads[3] if grads[3] is not None else torch.zeros_like(theta0)] if momentum else []
+            )
             grad_x += grads[1] if grads[1] is not None else 0
             grad_alpha += grads[2] if grads[2] is not None else 0
-            if momentum:
-                adj_m = grads[3] if grads[3] is not None else torch.zeros_like(theta0)
         # Surrogate: value of the TM loss, gradient (grad_x, grad_alpha) w.r.t. (images, α).
         surrogate = (images * grad_x).sum() + self.alpha * grad_alpha
         return surrogate - surrogate.detach() + value.detach()

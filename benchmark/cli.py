@@ -115,6 +115,18 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
 
+class CurrentStderr(logging.StreamHandler):
+    """Writes to whatever ``sys.stderr`` is when a line is emitted (a redirection may swap it)."""
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value) -> None:
+        pass
+
+
 def configure_logging(log_file: Path | None) -> None:
     """The ``benchmark`` logger: one line per message on stderr; with ``--log-file`` also to a file
     with times (appended, so the log of a resumed run continues)."""
@@ -122,7 +134,7 @@ def configure_logging(log_file: Path | None) -> None:
     logger.setLevel(logging.INFO)
     logger.handlers.clear()
     logger.propagate = False
-    console = logging.StreamHandler(sys.stderr)
+    console = CurrentStderr()
     console.setFormatter(logging.Formatter("%(message)s"))
     logger.addHandler(console)
     if log_file is not None:

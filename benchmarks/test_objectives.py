@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-import pytest
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
 import torch
 
 from benchmarks.common import random_classdata
@@ -17,32 +23,21 @@ def _distill_iteration(objective, synthetic, generator):
     return float(loss.detach())
 
 
-@pytest.mark.parametrize("checkpoint_steps", [True, False], ids=["recomputed", "full_graph"])
-def test_tm_iteration_speed_cifar10_ipc10(benchmark, checkpoint_steps):
-    """One TM iteration: 10 student steps, batch 128 of SPEED's N 1240 images, ConvNet-128, DSA.
+def _speed_tm_preset(syn_steps: int = 10, **overrides):
+    """SPEED's CIFAR10 IPC 10 preset on TM: N 1240 images, batch 128, ConvNet-128, DSA, momentum 0.9.
 
     Expert endpoints are random parameter vectors of the right size (training 100 experts is not
-    what this measures); everything else is the objective's own code. ``full_graph`` keeps every
-    step's graph as the published implementation does (the same work); ``recomputed`` is the
-    default, which trades about one extra forward/backward per step for memory."""
-    try:
-        from baselines.tm import TrajectoryMatching
-    except ImportError as error:  # pragma: no cover - baselines/tm.py not there yet
-        pytest.skip(f"baselines/tm.py is not importable: {error}")
+    what this measures); everything else is the objective's own code."""
+    from baselines.tm import TrajectoryMatching
     from benchmark.budget import Budget
     from benchmark.strategy import FitContext
     from speed.parameterization import SpeedParameterization
 
     data = random_classdata("cifar10", (3, 32, 32), per_class=4)
     config = {key: p.default for key, p in TrajectoryMatching.params.items()}
-    config |= {"syn_steps": 10, "batch_syn": 128, "max_start": 20, "expert_epochs": 2,
-               "expert_train_epochs": 50, "student_momentum": 0.9, "lr_init": 0.01,
-               "checkpoint_steps": checkpoint_steps}  # fmt: skip
-    try:
-        objective = TrajectoryMatching(data, config, 0, FitContext())
-    except Exception as error:  # pragma: no cover - an objective still in progress
-        pytest.skip(f"TrajectoryMatching cannot be built here: {type(error).__name__}: {error}")
-    assert objective.dsa is not None
+    config |= {"syn_steps": syn_steps, "batch_syn": 128, "max_start": 20, "expert_epochs": 2,
+               "expert_train_epochs": 50, "student_momentum": 0.9, "lr_init": 0.01} | overrides  # fmt: skip
+    objective = TrajectoryMatching(data, config, 0, FitContext())
     size = sum(objective.sizes)
     rng = torch.Generator().manual_seed(0)
     theta0 = torch.randn(size, generator=rng) * 0.05
@@ -50,11 +45,69 @@ def test_tm_iteration_speed_cifar10_ipc10(benchmark, checkpoint_steps):
     objective.sample_endpoints = lambda generator: (theta0, target)
     preset = {"dim": 96, "tokens": 64, "heads": 3, "k": 48, "depth": 1, "patch": 4, "images_per_class": 124}
     synthetic = SpeedParameterization(data, Budget(10, 10, (3, 32, 32)), preset, 0, FitContext()).train()
+    return objective, synthetic, (theta0, target)
+
+
+def test_tm_iteration_against_the_frozen_baseline(benchmark):
+    """One TM iteration, today's default path against the frozen pre-optimisation full graph
+    (benchmarks/frozen_tm.py, 0.95× the published code), alternating rounds in one process."""
+    from benchmarks.frozen_tm import FrozenTM
+
+    objective, synthetic, (theta0, target) = _speed_tm_preset()
+    frozen = FrozenTM(objective.net, syn_steps=10, batch_syn=128, momentum=0.9, alpha=0.01)
+
+    def frozen_iteration(generator):
+        images, labels = synthetic.synthesize()
+        loss = (
+            frozen.loss(images, labels.to(images.device), theta0, target, generator) + synthetic.regularizer()
+        )
+        loss.backward()
+        for p in [*synthetic.parameters(), frozen.alpha]:
+            p.grad = None
+
+    rounds = int(os.environ.get("BENCH_ROUNDS", "3"))
+    load_before = os.getloadavg()
+    times: dict[str, list[float]] = {"frozen": [], "default": []}
     generator = torch.Generator().manual_seed(1)
-    loss = benchmark.pedantic(
-        _distill_iteration, args=(objective, synthetic, generator), rounds=3, iterations=1, warmup_rounds=1
+    frozen_iteration(generator)  # warm-up of both paths
+    _distill_iteration(objective, synthetic, generator)
+    for _ in range(rounds):
+        for name, step in (("frozen", frozen_iteration), ("default", _time_default(objective, synthetic))):
+            start = time.perf_counter()
+            step(generator)
+            times[name].append(time.perf_counter() - start)
+    ratios = [f / d for f, d in zip(times["frozen"], times["default"], strict=True)]
+    load_after = os.getloadavg()
+    info = {"frozen_s": times["frozen"], "default_s": times["default"], "ratios": ratios,
+            "median_ratio": statistics.median(ratios), "load_before": load_before, "load_after": load_after}
+    benchmark.extra_info.update(info)
+    frozen_s, default_s = statistics.median(times["frozen"]), statistics.median(times["default"])
+    print(f"\nTM iteration: frozen {frozen_s:.2f} s, default {default_s:.2f} s, ratio "
+          f"{info['median_ratio']:.2f}× (median of {rounds} alternating rounds; load average "
+          f"{load_before[0]:.2f} before, {load_after[0]:.2f} after)")  # fmt: skip
+    benchmark.pedantic(lambda: None, rounds=1, iterations=1)
+
+
+def _time_default(objective, synthetic):
+    return lambda generator: _distill_iteration(objective, synthetic, generator)
+
+
+def test_tm_sixty_student_steps_peak_memory(benchmark):
+    """The published 60 student steps at that preset, default path, in a fresh process: peak RSS."""
+    code = (
+        "import resource, sys, torch; sys.path.insert(0, '.'); torch.set_num_threads(2)\n"
+        "from benchmarks.test_objectives import _speed_tm_preset, _distill_iteration\n"
+        "o, s, _ = _speed_tm_preset(60)\n"
+        "_distill_iteration(o, s, torch.Generator().manual_seed(1))\n"
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20)"
     )
-    assert loss == loss  # not NaN
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True)
+    peak_gib = float(done.stdout.strip().splitlines()[-1])
+    benchmark.extra_info["peak_gib_60_steps"] = peak_gib
+    print(f"\nTM iteration with 60 student steps: peak RSS {peak_gib:.2f} GiB")
+    assert peak_gib < 24
+    benchmark.pedantic(lambda: None, rounds=1, iterations=1)
 
 
 def test_dm_iteration_pixels_fashion_mnist_ipc10(benchmark):

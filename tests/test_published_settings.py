@@ -156,13 +156,13 @@ def test_old_buffers_decode_as_they_were_made():
 # ---- the TM student with the EMA momentum, unrolled by hand -----------------------------------
 
 
-@pytest.mark.parametrize("checkpoint", [True, False])
-def test_tm_student_with_momentum_is_the_unrolled_formula(digits, tmp_path, checkpoint):
+@pytest.mark.parametrize("graph_steps", [1, 0])
+def test_tm_student_with_momentum_is_the_unrolled_formula(digits, tmp_path, graph_steps):
     from test_tm import make
     from torch.func import functional_call
 
     objective, synthetic = make(
-        digits, tmp_path, syn_steps=3, student_momentum=0.9, lr_init=0.05, checkpoint_steps=checkpoint
+        digits, tmp_path, syn_steps=3, student_momentum=0.9, lr_init=0.05, graph_steps=graph_steps
     )
     size = sum(objective.sizes)
     rng = torch.Generator().manual_seed(5)

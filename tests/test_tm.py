@@ -50,11 +50,11 @@ def random_endpoints(objective, seed=0):
     fixed_endpoints(objective, theta0, theta0 + 0.1 * torch.randn(size, generator=rng))
 
 
-@pytest.mark.parametrize("checkpoint", [True, False])
+@pytest.mark.parametrize("graph_steps", [1, 4])
 @pytest.mark.parametrize("momentum", [0.0, 0.9])
-def test_loss_is_exactly_one_when_the_student_does_not_move(digits, tmp_path, checkpoint, momentum):
+def test_loss_is_exactly_one_when_the_student_does_not_move(digits, tmp_path, graph_steps, momentum):
     objective, synthetic = make(
-        digits, tmp_path, lr_init=0.0, min_lr=0.0, checkpoint_steps=checkpoint, student_momentum=momentum
+        digits, tmp_path, lr_init=0.0, min_lr=0.0, graph_steps=graph_steps, student_momentum=momentum
     )
     random_endpoints(objective)
     loss = objective.loss(synthetic, torch.Generator().manual_seed(0))
@@ -62,13 +62,14 @@ def test_loss_is_exactly_one_when_the_student_does_not_move(digits, tmp_path, ch
 
 
 @pytest.mark.parametrize("momentum", [0.0, 0.9])
-def test_recomputed_steps_give_the_full_graph_gradients(digits, tmp_path, momentum):
+@pytest.mark.parametrize("graph_steps", [1, 3])
+def test_segments_give_the_full_graph_gradients(digits, tmp_path, momentum, graph_steps):
     grads = []
-    for checkpoint in (True, False):
+    for segment in (graph_steps, 4):  # 4 = syn_steps: one segment, the published full graph
         objective, synthetic = make(
             digits,
             tmp_path,
-            checkpoint_steps=checkpoint,
+            graph_steps=segment,
             student_momentum=momentum,
             batch_syn=7,
             dsa="color_crop_cutout_scale_rotate",
@@ -145,3 +146,27 @@ def test_tm_strategy_builds_experts_and_stores_the_learned_lr(digits, tmp_path):
     assert buffer.learned_lr is not None and buffer.learned_lr >= 0.001
     assert buffer.tensors["images"].shape == (10, *digits.image_shape)
     assert len(list((tmp_path / "cache" / "experts").glob("*/expert_*.safetensors"))) == 1
+
+
+@pytest.mark.parametrize("graph_steps", [0, 1, 2])
+def test_the_fast_student_equals_the_frozen_pre_optimisation_one(digits, tmp_path, graph_steps):
+    """The student as it was before the performance work (benchmarks/frozen_tm.py: full graph,
+    NCHW, plain functional ops) and today's default give the same loss and gradients."""
+    from benchmarks.frozen_tm import FrozenTM
+
+    objective, synthetic = make(digits, tmp_path, graph_steps=graph_steps, student_momentum=0.9, lr_init=0.03)
+    random_endpoints(objective, seed=4)
+    loss = objective.loss(synthetic, torch.Generator().manual_seed(0))
+    loss.backward()
+    frozen = FrozenTM(objective.net, syn_steps=4, batch_syn=10**6, momentum=0.9, alpha=0.03)
+    theta0, target = objective.sample_endpoints(None)
+    images = synthetic.images.detach().clone().requires_grad_(True)
+    labels = torch.as_tensor(synthetic.classes).repeat_interleave(synthetic.images_per_class)
+    frozen.order = list(range(len(images)))  # the whole set every step, as batch_syn=0 does
+    expected = frozen.loss(images, labels, theta0, target, torch.Generator().manual_seed(0), augment=False)
+    expected.backward()
+    assert float(loss.detach()) == pytest.approx(float(expected.detach()), rel=1e-5)
+    torch.testing.assert_close(
+        synthetic.images.grad, images.grad, rtol=1e-3, atol=1e-5 * images.grad.abs().max()
+    )
+    assert float(objective.alpha.grad) == pytest.approx(float(frozen.alpha.grad), rel=1e-4)
