@@ -41,6 +41,10 @@ def add_common(parser: argparse.ArgumentParser) -> None:
         choices=["auto", "on", "off"],
         help="torch.compile evaluation training (auto: on CPU for long trainings)",
     )
+    parser.add_argument(
+        "--precision", choices=("fp32", "bf16"), default="fp32",
+        help="evaluation training precision; bf16 (autocast) is an explicit choice recorded in each record",
+    )  # fmt: skip
     parser.add_argument("--data-root", type=Path, default=None, help="folder holding the dataset files")
     parser.add_argument("--download", action="store_true", help="download datasets with torchvision")
     parser.add_argument("--no-progress", action="store_true", help="hide progress bars")

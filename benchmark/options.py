@@ -22,6 +22,7 @@ class RunOptions:
     output_dir: Path = Path("results")
     device: str = "auto"
     compile: str = "auto"  # torch.compile for evaluation training: auto | on | off
+    precision: str = "fp32"  # evaluation training: fp32, or bf16 autocast (recorded in each recipe)
     data_root: Path | None = None
     download: bool = False
     force: bool = False

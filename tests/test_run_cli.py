@@ -125,3 +125,14 @@ def test_show_formats(tmp_path):
     assert "accuracy" in cli("show", "--format", "json", "--output-dir", str(tmp_path)).stdout
     shown = cli("show", "--format", "table", "--output-dir", str(tmp_path)).stdout
     assert "digits · standard · smoke" in shown
+
+
+def test_bf16_is_an_explicit_recorded_choice(tmp_path):
+    from benchmark.cli import main
+
+    args = ["run", "--profile", "smoke", "--strategies", "random", "--ipc", "1", "--repeats", "1",
+            "--no-progress", "--output-dir", str(tmp_path)]  # fmt: skip
+    assert main(args) == 0 and main([*args, "--precision", "bf16"]) == 0
+    found = records(tmp_path)
+    assert sorted(r["config"]["eval_recipe"]["precision"] for r in found.values()) == ["bf16", "fp32"]
+    assert len(found) == 2  # two records, two keys: the choice is part of what a record is

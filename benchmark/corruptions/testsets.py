@@ -120,9 +120,7 @@ def corrupted_test_sets(
                     f"{folder}: labels for {corruption} do not match {data.name}'s test split "
                     f"(expected {len(expected)} labels in test-set order)"
                 )
-        return CorruptedTestSets(
-            "official", clean, data.from_pixels, pairs, folder=folder, keep=keep.numpy()
-        )
+        return CorruptedTestSets("official", clean, data.from_pixels, pairs, folder=folder, keep=keep.numpy())
     describe = data.describe() | {"split": "test", "split_seed": split_seed, "subset": per_class}
     arrays = cached_corruptions(
         to_uint8(data.to_pixels(clean.images)),

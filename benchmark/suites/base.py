@@ -213,6 +213,8 @@ class Suite:
         fixed recipe) or where ``--eval-recipe original`` asks for its published one (None: no
         strategy is known, the suite's recipe as it stands)."""
         settings = dict(self.recipes.get("default", {})) | dict(self.recipes.get(network, {}))
+        if self.options.precision != "fp32":  # an explicit choice, recorded with the recipe
+            settings["precision"] = self.options.precision
         if resolved is None:
             return EvalRecipe.from_settings(settings)
         fixed = strategy_class(resolved.name).fixed_recipe(self.profile.name)

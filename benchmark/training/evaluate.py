@@ -56,8 +56,10 @@ def train_network(
 
     ``compile_mode`` (auto|on|off) decides whether the steps run through ``torch.compile``
     (benchmark/training/compiled.py); the optimizer and the returned network are the plain module.
+    Images and network run channels-last (NHWC, the layout oneDNN's convolutions prefer on CPU);
+    ``recipe.precision`` ``bf16`` runs forward and loss under bfloat16 autocast (opt-in).
     """
-    net = net.to(device).train()
+    net = net.to(device, memory_format=torch.channels_last).train()
     images, labels = images.to(device), labels.to(device)
     rng = make_generator(seed)
     dsa = DSA(recipe.dsa) if recipe.dsa else None
@@ -74,7 +76,10 @@ def train_network(
             x = images[batch]
             if dsa is not None:
                 x = dsa(x, rng)
-            loss = F.cross_entropy(forward(x), labels[batch])
+            with autocast(recipe, device):
+                loss = F.cross_entropy(
+                    forward(x.contiguous(memory_format=torch.channels_last)), labels[batch]
+                )
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -89,11 +94,16 @@ def test_accuracy(
     net = net.to(device).eval()
     correct = 0
     for start in range(0, len(split), batch_size):
-        x = split.images[start : start + batch_size].to(device)
+        x = split.images[start : start + batch_size].to(device).contiguous(memory_format=torch.channels_last)
         y = split.labels[start : start + batch_size].to(device)
         correct += int((net(x).argmax(1) == y).sum())
     net.train()
     return correct / max(len(split), 1)
+
+
+def autocast(recipe: EvalRecipe, device: torch.device | str):
+    """bfloat16 autocast for ``precision="bf16"`` (recorded in the recipe), else nothing."""
+    return torch.autocast(torch.device(device).type, dtype=torch.bfloat16, enabled=recipe.precision == "bf16")
 
 
 def per_class_subset(split: Split, per_class: int, seed: int = 0) -> Split:

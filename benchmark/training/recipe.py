@@ -7,6 +7,8 @@ from dataclasses import asdict, dataclass, field
 from benchmark.augment.dsa import DEFAULT_STRATEGY
 from benchmark.errors import UserInputError
 
+PRECISIONS = ("fp32", "bf16")
+
 
 @dataclass(frozen=True)
 class EvalRecipe:
@@ -31,6 +33,8 @@ class EvalRecipe:
     # Each batch standardised by its own mean and std before the network, train and test (the SPEED
     # and HaBa codes' evaluation; only in their ``--eval-recipe original``, decision 13).
     standardize: bool = False
+    # fp32 (default) or bf16: forward passes under bfloat16 autocast, an explicit, recorded choice.
+    precision: str = "fp32"
 
     @classmethod
     def from_settings(cls, settings: dict) -> EvalRecipe:
@@ -42,6 +46,10 @@ class EvalRecipe:
                 f"unknown evaluation recipe keys {unknown}; accepted: {', '.join(sorted(accepted))}"
             )
         return cls(**settings)
+
+    def __post_init__(self) -> None:
+        if self.precision not in PRECISIONS:
+            raise UserInputError(f"precision {self.precision!r}: choose one of {', '.join(PRECISIONS)}")
 
     def learning_rate(self, buffer_lr: float | None) -> float:
         return float(buffer_lr) if (self.use_buffer_lr and buffer_lr is not None) else self.lr
