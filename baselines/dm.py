@@ -22,6 +22,8 @@ from benchmark.distill.strategy import DistillationStrategy
 from benchmark.spec import Param
 from benchmark.strategy import FitContext
 
+FORWARD_IMAGES = 1024  # images embedded in one forward pass
+
 
 def mean_embedding_distance(real: torch.Tensor, synthetic: torch.Tensor) -> torch.Tensor:
     """‖mean(real) − mean(synthetic)‖² of two embedding batches."""
@@ -60,13 +62,31 @@ class DistributionMatching(Objective):
         net = self.random_network(generator)
         net.requires_grad_(False)
         total = torch.zeros((), device=self.device)
-        for _, real, syn in self.class_batches(synthetic, generator):
-            real_embedding = net.embed(real)
-            distance = mean_embedding_distance(real_embedding, net.embed(syn))
-            if self.config["normalize"]:
-                distance = distance / (real_embedding.mean(0) ** 2).sum() / len(synthetic.classes)
-            total = total + distance
+        for pairs in self._chunks(self.class_batches(synthetic, generator)):
+            # one forward for several classes' real and synthetic images: the network's norms are
+            # per sample, so the embeddings equal per-class forwards (fewer, larger calls)
+            embeddings = net.embed(torch.cat([t for pair in pairs for t in pair]))
+            sizes = [len(t) for pair in pairs for t in pair]
+            parts = torch.split(embeddings, sizes)
+            for real_embedding, syn_embedding in zip(parts[0::2], parts[1::2], strict=True):
+                distance = mean_embedding_distance(real_embedding, syn_embedding)
+                if self.config["normalize"]:
+                    distance = distance / (real_embedding.mean(0) ** 2).sum() / len(synthetic.classes)
+                total = total + distance
         return total
+
+    @staticmethod
+    def _chunks(batches, limit: int = FORWARD_IMAGES):
+        """(real, synthetic) pairs of consecutive classes, at most ``limit`` images a chunk (memory)."""
+        chunk, size = [], 0
+        for _, real, syn in batches:
+            if chunk and size + len(real) + len(syn) > limit:
+                yield chunk
+                chunk, size = [], 0
+            chunk.append((real, syn))
+            size += len(real) + len(syn)
+        if chunk:
+            yield chunk
 
 
 # ---- the registered strategy: pixels × DM ----------------------------------------------------
