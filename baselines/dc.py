@@ -28,6 +28,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from benchmark.augment.dsa import DSA
+from benchmark.augment.dsa import check_setting as check_dsa
 from benchmark.data.classdata import ClassData
 from benchmark.distill.objective import Objective
 from benchmark.distill.parameterization import Parameterization
@@ -75,7 +76,7 @@ class GradientMatching(Objective):
         "net_width": Param(128, "matching network width", minimum=1),
         "lr_net": Param(0.01, "SGD lr of the matching network (no momentum)", minimum=0.0),
         "batch_train": Param(256, "batch size of the inner-loop training", minimum=1),
-        "dsa": Param("none", "DSA strategy, 'auto' (the dataset's) or 'none'"),
+        "dsa": Param("none", "DSA strategy, 'auto' (the dataset's) or 'none'", check=check_dsa),
     }
 
     @classmethod
@@ -159,7 +160,7 @@ class DSAGradientMatching(GradientMatching):
     """DSA: gradient matching with Siamese differentiable augmentation."""
 
     params = dict(GradientMatching.params) | {
-        "dsa": Param("auto", "DSA strategy, 'auto' (the dataset's) or 'none'"),
+        "dsa": Param("auto", "DSA strategy, 'auto' (the dataset's) or 'none'", check=check_dsa),
     }
 
 

@@ -15,6 +15,7 @@ from typing import Any
 import torch
 
 from benchmark.augment.dsa import DSA
+from benchmark.augment.dsa import check_setting as check_dsa
 from benchmark.data.classdata import ClassData
 from benchmark.distill.objective import Objective
 from benchmark.distill.parameterization import Parameterization
@@ -35,7 +36,7 @@ class DistributionMatching(Objective):
 
     params = {
         "batch_real": Param(256, "real images per class per iteration", minimum=1),
-        "dsa": Param("auto", "DSA strategy, 'auto' (the dataset's own) or 'none'"),
+        "dsa": Param("auto", "DSA strategy, 'auto' (the dataset's own) or 'none'", check=check_dsa),
         "network": Param("ConvNet", "embedding network", registry="NETWORKS"),
         "net_width": Param(128, "embedding network width", minimum=1),
         "normalize": Param(

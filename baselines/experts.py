@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -32,7 +33,7 @@ from benchmark.atomic import atomic_write_bytes
 from benchmark.augment.dsa import DSA
 from benchmark.cache import cache_path
 from benchmark.data.classdata import ClassData
-from benchmark.errors import CorruptFileError
+from benchmark.errors import BenchmarkWarning, CorruptFileError
 from benchmark.nets import create_network
 from benchmark.progress import progress
 from benchmark.seeding import derive_seed, seeded
@@ -190,6 +191,7 @@ def _readable(path: Path) -> bool:
         with safe_open(str(path), framework="pt") as handle:
             return "trajectory" in handle.keys()
     except Exception:  # a damaged file is trained again
+        warnings.warn(f"damaged cache {path} is trained again", BenchmarkWarning, stacklevel=2)
         return False
 
 
@@ -241,17 +243,34 @@ class ExpertsCommand:
         parser.add_argument("--no-progress", action="store_true")
 
     def run(self, args: argparse.Namespace) -> int:
+        from benchmark.augment.dsa import check_setting
         from benchmark.data import DatasetOptions, load_dataset
         from benchmark.device import resolve_device
         from benchmark.errors import UserInputError
+        from benchmark.options import SEED_MAX, check_range
+        from benchmark.registries import NETWORKS
+        from benchmark.results.store import prepare_output_dir
 
-        for name in ("experts", "epochs"):
-            if getattr(args, name) < 1:
-                raise UserInputError(f"--{name} must be at least 1, got {getattr(args, name)}")
+        bounds = [("--experts", args.experts, 1, None), ("--epochs", args.epochs, 1, None),
+                  ("--subset", args.subset, 0, None), ("--width", args.width, 0, 4096),
+                  ("--depth", args.depth, 0, 12), ("--lr", args.lr, 1e-12, None),
+                  ("--seed", args.seed, 0, SEED_MAX)]  # fmt: skip
+        for flag, value, low, high in bounds:
+            check_range(flag, value, low, high)
+        NETWORKS.get(args.network)
+        try:
+            check_setting(args.dsa)
+        except UserInputError as error:
+            raise UserInputError(f"--dsa {args.dsa}: {error}") from None
+        prepare_output_dir(args.output_dir)
         options = DatasetOptions(
             data_root=args.data_root, preprocessing=args.preprocessing, cache_dir=args.output_dir
         )
         data = load_dataset(args.dataset, options)
+        from benchmark.nets import check_network
+
+        check_network(args.network, data.channels, data.image_size, data.num_classes,
+                      **network_options(ExpertRecipe(width=args.width, depth=args.depth)))  # fmt: skip
         recipe = ExpertRecipe(
             network=args.network,
             width=args.width,

@@ -35,6 +35,7 @@ from torch.func import functional_call
 
 from baselines.experts import ExpertRecipe, build_experts, build_network, dsa_strategy, load_snapshots
 from benchmark.augment.dsa import DSA
+from benchmark.augment.dsa import check_setting as check_dsa
 from benchmark.data.classdata import ClassData
 from benchmark.distill.objective import Objective
 from benchmark.distill.parameterization import Parameterization
@@ -87,7 +88,9 @@ class TrajectoryMatching(Objective):
         "expert_subset": Param(0, "training images per class for the experts (seeded); 0 = all", minimum=0),
         "network": Param("ConvNet", "expert and student network", registry="NETWORKS"),
         "net_width": Param(128, "expert and student network width", minimum=1),
-        "dsa": Param("auto", "DSA strategy of experts and student: 'auto' (the dataset's) or 'none'"),
+        "dsa": Param(
+            "auto", "DSA strategy of experts and student: 'auto' (the dataset's) or 'none'", check=check_dsa
+        ),
         "graph_steps": Param(
             0,
             "student steps whose graphs are kept at once (0: the most that fit graph_memory_gib)",

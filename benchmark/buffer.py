@@ -113,6 +113,12 @@ class Buffer:
                 f"{data.name!r} with {data.preprocessing!r} preprocessing; use --preprocessing {made[1]} "
                 "or distill the buffer again for this data"
             )
+        fingerprint = self.manifest.get("data_fingerprint")
+        if fingerprint and data.fingerprint and fingerprint != data.fingerprint:
+            raise UserInputError(
+                f"buffer made from other {made[0]} files (fingerprint {fingerprint}) than those loaded "
+                f"now ({data.fingerprint}, {data.source}); pass the --data-root it was made with"
+            )
 
     # ---- images --------------------------------------------------------------------------
     def materialize(self, device: torch.device | str = "cpu"):
@@ -206,6 +212,8 @@ class Buffer:
     @classmethod
     def load(cls, path: str | Path, expected_dataset: str | None = None) -> Buffer:
         path = Path(path)
+        if path.is_dir():
+            raise UserInputError(f"{str(path)!r} is a folder, not a buffer file; name a .safetensors file")
         if not path.is_file():
             raise UserInputError(f"buffer file {str(path)!r} does not exist")
         buffer = cls.from_bytes(path.read_bytes(), source=str(path))

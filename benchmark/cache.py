@@ -20,13 +20,17 @@ def stable_hash(obj: Any, length: int = 16) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:length]
 
 
-def cache_key(kind: str, content: dict[str, Any]) -> str:
+def cache_key(
+    kind: str, content: dict[str, Any], version: str | None = None, cache_version: int | None = None
+) -> str:
+    """The key of ``content``; ``version``/``cache_version`` default to this code's (a stored
+    artefact's key is recomputed with the versions it was made by)."""
     return stable_hash(
         {
             "kind": kind,
             "content": content,
-            "version": benchmark.__version__,
-            "cache_version": benchmark.CACHE_VERSION,
+            "version": benchmark.__version__ if version is None else version,
+            "cache_version": benchmark.CACHE_VERSION if cache_version is None else cache_version,
         }
     )
 

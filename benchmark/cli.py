@@ -30,10 +30,19 @@ def comma_list(kind):
     return parse
 
 
+def path_argument(text: str) -> Path:
+    """A path option; an empty value is refused (``Path("")`` would silently mean the current folder)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("is empty; name a folder or file")
+    return Path(text)
+
+
 def add_common(parser: argparse.ArgumentParser) -> None:
     """The options every command that distils or trains shares."""
     parser.add_argument("--profile", default="quick", help="quick (CPU default), paper or smoke")
-    parser.add_argument("--output-dir", type=Path, default=Path("results"), help="records, buffers, caches")
+    parser.add_argument(
+        "--output-dir", type=path_argument, default=Path("results"), help="records, buffers, caches"
+    )
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda")
     parser.add_argument(
         "--compile",
@@ -45,12 +54,21 @@ def add_common(parser: argparse.ArgumentParser) -> None:
         "--precision", choices=("fp32", "bf16"), default="fp32",
         help="evaluation training precision; bf16 (autocast) is an explicit choice recorded in each record",
     )  # fmt: skip
-    parser.add_argument("--data-root", type=Path, default=None, help="folder holding the dataset files")
+    parser.add_argument(
+        "--data-root", type=path_argument, default=None, help="folder holding the dataset files"
+    )
     parser.add_argument("--download", action="store_true", help="download datasets with torchvision")
     parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
 
 
 HELP = argparse.ArgumentDefaultsHelpFormatter  # every option's help shows its default
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line naming the bad value (no usage block), exit 2."""
+
+    def error(self, message: str):
+        self.exit(2, f"error: {self.prog}: {message} (see {self.prog} --help)\n")
 
 
 def version_text() -> str:
@@ -66,7 +84,7 @@ def build_parser(argv: list[str]) -> argparse.ArgumentParser:
     from benchmark.registries import COMMANDS
 
     words = _positionals(argv)
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="python -m benchmark",
         description="Dataset distillation under storage budgets.",
         formatter_class=HELP,
@@ -76,7 +94,7 @@ def build_parser(argv: list[str]) -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=version_text())
     parser.add_argument(
-        "--log-file", type=Path, default=None, help="also write the run's log lines to this file"
+        "--log-file", type=path_argument, default=None, help="also write the run's log lines to this file"
     )
     commands = parser.add_subparsers(dest="command", required=True)
     groups: dict[str, argparse._SubParsersAction] = {}

@@ -14,7 +14,7 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from benchmark.cli import add_common, comma_list
+from benchmark.cli import add_common, comma_list, path_argument
 
 
 def print_tables(tables) -> None:
@@ -106,8 +106,17 @@ class RunCommand:
         add_common(run)
 
     def run(self, args: argparse.Namespace) -> int:
-        from benchmark.options import RunOptions
+        from benchmark.errors import UserInputError
+        from benchmark.options import RunOptions, check_range
         from benchmark.runner import run
+
+        check_range("--cpus-per-cell", args.cpus_per_cell, 1, 4096)
+        check_range("--gpus-per-cell", args.gpus_per_cell, 0, 64)
+        ray_only = args.ray_address or args.cpus_per_cell != 1 or args.gpus_per_cell != 0
+        if args.executor == "local" and ray_only:
+            raise UserInputError(
+                "--address, --cpus-per-cell and --gpus-per-cell are for --executor ray; add it or drop them"
+            )
 
         options = RunOptions(
             suite=args.suite,
@@ -171,8 +180,16 @@ class DistillCommand:
         add_common(distill)
 
     def run(self, args: argparse.Namespace) -> int:
+        from benchmark.options import SEED_MAX, check_range
+        from benchmark.registries import SUITES
+        from benchmark.suites.base import Cell
+
+        check_range("--seed", args.seed, 0, SEED_MAX)
+        check_range("--ipc", args.ipc, 1, None)
         engine = _engine(args)
         resolved = engine.buffers.resolve(args.strategy, args.dataset, args.ipc)
+        standard = SUITES.get("standard")(engine.options, engine.profile, engine)
+        standard.check_class_sizes([Cell(args.dataset, args.strategy, args.ipc, args.seed)])
         data = engine.buffers.data(args.dataset, engine.profile.preprocessing(args.dataset))
         outcome = engine.buffers.obtain(data, resolved, args.ipc, args.seed)
         if outcome.status != "ok":
@@ -214,10 +231,12 @@ class EvaluateCommand:
 
     def run(self, args: argparse.Namespace) -> int:
         from benchmark.buffer import Buffer
+        from benchmark.options import check_range
         from benchmark.registries import SUITES
         from benchmark.seeding import derive_seed
         from benchmark.training.job import EvaluationJob, TrainingSet
 
+        check_range("--repeats", args.repeats, 1, 1000)
         engine = _engine(args)
         buffer = Buffer.load(args.buffer)
         preprocessing = args.preprocessing or buffer.manifest.get("preprocessing", "meanstd")
@@ -256,7 +275,7 @@ class ExportCommand:
         export.add_argument(
             "--format", choices=FORMATS, default="png", help="png (one file per image), npz or pt"
         )
-        export.add_argument("--output-dir", type=Path, required=True, help="folder to write into")
+        export.add_argument("--output-dir", type=path_argument, required=True, help="folder to write into")
         export.add_argument(
             "--results", type=Path, default=None,
             help="the results folder whose cache holds a ZCA buffer's transform (default: the buffer's own)",
@@ -286,15 +305,21 @@ class ShowCommand:
             default="table",
             help="table: the suites' tables; csv/json: one row per record and metric",
         )
-        show.add_argument("--output-dir", type=Path, default=Path("results"), help="the results folder")
+        show.add_argument(
+            "--output-dir", type=path_argument, default=Path("results"), help="the results folder"
+        )
 
     def run(self, args: argparse.Namespace) -> int:
+        from benchmark.profiles import profile_names
+        from benchmark.registries import SUITES
         from benchmark.report.tables import build_tables
         from benchmark.results.frame import results_frame
         from benchmark.results.store import ResultStore
 
         store = ResultStore(args.output_dir, read_only=True)
         records = [r for r in store.records(args.suite) if args.profile in (None, r.config["profile"])]
+        check_known("suite", args.suite, SUITES.names(), {r.config["suite"] for r in store.records()})
+        check_known("profile", args.profile, profile_names(), {r.config["profile"] for r in store.records()})
         if args.format == "csv":
             results_frame(records).to_csv(sys.stdout, index=False)
         elif args.format == "json":
@@ -304,6 +329,18 @@ class ShowCommand:
         else:
             print_tables(build_tables(records))
         return 0
+
+
+def check_known(kind: str, name: str | None, registered: list[str], recorded: set[str]) -> None:
+    """A name to filter by must be registered or appear in the records (a typo is one line)."""
+    from benchmark.errors import UnknownNameError
+    from benchmark.registry import did_you_mean
+
+    known = sorted(set(registered) | recorded)
+    if name is not None and name not in known:
+        raise UnknownNameError(
+            f"Unknown {kind} {name!r}.{did_you_mean(name, known)} Available: {', '.join(known)}."
+        )
 
 
 LIST = ListCommand()

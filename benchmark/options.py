@@ -2,8 +2,25 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
+
+SEED_MAX = 2**32 - 1
+
+
+def check_range(flag: str, value, low: float | None = None, high: float | None = None) -> None:
+    """One line naming the flag when ``value`` is not a finite number within [low, high]."""
+    from benchmark.errors import UserInputError
+
+    inside = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    inside = inside and (low is None or value >= low) and (high is None or value <= high)
+    if not inside:
+        parts = [f">= {low:g}" if low is not None else "", f"<= {high:g}" if high is not None else ""]
+        bounds = " and ".join(part for part in parts if part)
+        raise UserInputError(
+            f"{flag} {value!r} is out of range; it must be a finite number {bounds}".rstrip()
+        )
 
 
 @dataclass

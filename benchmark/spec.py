@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +30,7 @@ class Param:
     maximum: float | None = None
     type: type | None = None  # inferred from the default when None
     registry: str | None = None  # a registry of benchmark.registries whose names are the valid values
+    check: Callable[[Any], None] | None = None  # raises UserInputError for a value the rest allows
 
     @property
     def value_type(self) -> type | None:
@@ -61,6 +63,11 @@ class Param:
             raise UserInputError(
                 f"{strategy}: {key}={format_value(value)} {problem}; {self._expectation(key)}"
             )
+        if self.check is not None:
+            try:
+                self.check(value)
+            except UserInputError as error:
+                raise UserInputError(f"{strategy}: {key}={format_value(value)}: {error}") from None
         return value
 
     def _registry(self):

@@ -181,9 +181,9 @@ def plan(
     saet = float(dim * tokens)
     freenet = float(freenet_parameter_count(dim, depth, patch_len))
     per_image = 1.5 * heads * k
-    room = budget.floats - saet - freenet
+    room = budget.floats - dim * tokens - freenet_parameter_count(dim, depth, patch_len)  # an integer
     # exact integer arithmetic: N/c = floor(2·room / (3·H·k·classes))
-    most = int(2 * room) // (3 * heads * k * classes) if room > 0 else 0
+    most = (2 * room) // (3 * heads * k * classes) if room > 0 else 0
     numbers = dict(
         saet=saet, freenet=freenet, per_image=per_image, budget=float(budget.floats), classes=classes
     )
@@ -244,7 +244,12 @@ class SpeedPlanner:
         parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
     def run(self, args: argparse.Namespace) -> int:
+        from benchmark.options import check_range
+
         image_shape, classes = dataset_shape(args.dataset)
+        check_range("--ipc", args.ipc, 1, 10**6)
+        if args.classes is not None:
+            check_range("--classes", args.classes, 1, classes)
         classes = args.classes or classes
         arch = default_architecture(args.dataset, args.ipc)
         arch |= {key: getattr(args, key) for key in ARCHITECTURE_KEYS if getattr(args, key, None) is not None}

@@ -80,8 +80,9 @@ def trial_iterations(snapshots: tuple[int, ...]) -> int:
 
 
 class Study:
-    def __init__(self, output: Path):
+    def __init__(self, output: Path, until: int | None = None):
         self.output = output
+        self.until = until  # snapshots after this iteration are left for a later process
         self.results_path = output / "results.jsonl"
         self.data = load_dataset(DATASET, DatasetOptions(cache_dir=output))
         self.budget = Budget(IPC, len(self.data.classes), self.data.image_shape)
@@ -106,6 +107,8 @@ class Study:
 
     def run(self, trial: str) -> None:
         spec, snapshots = TRIALS[trial]
+        if self.until is not None:
+            snapshots = tuple(n for n in snapshots if n <= self.until) or snapshots[:1]
         resolved = resolve(parse_spec(spec), "quick", DATASET, IPC)
         config = dict(resolved.config, iterations=trial_iterations(snapshots))
         done = self.done()
@@ -226,13 +229,16 @@ def main() -> None:
     parser.add_argument("--trials", default=",".join(TRIALS), help="comma-separated trial names")
     parser.add_argument("--output", type=Path, default=Path("results/studies/convergence"))
     parser.add_argument("--threads", type=int, default=1, help="torch threads of this process")
+    parser.add_argument(
+        "--until", type=int, default=None, help="stop each trial at its last snapshot ≤ this iteration"
+    )
     args = parser.parse_args()
     args.output.mkdir(parents=True, exist_ok=True)
     if args.command == "report":
         print(report(args.output))
         return
     torch.set_num_threads(args.threads)
-    study = Study(args.output)
+    study = Study(args.output, args.until)
     for trial in [t for t in args.trials.split(",") if t]:
         if trial not in TRIALS:
             raise SystemExit(f"unknown trial {trial!r}; choose from {', '.join(TRIALS)}")

@@ -11,8 +11,9 @@ from benchmark.results.store import ResultStore
 
 
 def old_record(spec: str, accuracy: float, repeat: int) -> dict:
-    return {
-        "key": f"old{spec}{repeat}",
+    from benchmark.results.record import record_key
+
+    record = {
         "config": {
             "dataset": "digits", "suite": "standard", "profile": "smoke", "strategy": spec,
             "strategy_name": spec.split(":")[0], "ipc": 1, "network": "ConvNet",
@@ -24,6 +25,7 @@ def old_record(spec: str, accuracy: float, repeat: int) -> dict:
         "code": {"version": "0.1.0", "cache_version": 1, "git_commit": None},
         "created": "2026-11-28T00:00:00+00:00",
     }  # fmt: skip
+    return record | {"key": record_key(record["config"], record["code"])}  # as that version keyed it
 
 
 def write_old_folder(root):

@@ -21,7 +21,7 @@ from safetensors.torch import save as save_safetensors
 
 from benchmark.buffer import Buffer
 from benchmark.cli import main
-from benchmark.errors import CorruptFileError
+from benchmark.errors import CorruptFileError, UserInputError
 from benchmark.options import RunOptions
 from benchmark.pixels import pixel_buffer
 from benchmark.registries import STRATEGIES
@@ -33,8 +33,12 @@ SMOKE = ["--profile", "smoke", "--no-progress", "--device", "cpu"]
 
 
 def cli_error(capsys, *args) -> str:
-    """Run the CLI in-process; it must fail with exit 2 and exactly one line on stderr."""
-    code = main(list(args))
+    """Run the CLI in-process; it must fail with exit 2 and exactly one line on stderr (argparse's own
+    usage errors leave by SystemExit, as from the console script)."""
+    try:
+        code = main(list(args))
+    except SystemExit as leaving:
+        code = leaving.code
     err = capsys.readouterr().err
     assert code == 2, (args, code, err)
     lines = [line for line in err.splitlines() if line.strip()]
@@ -165,13 +169,24 @@ def test_invalid_records_are_skipped_with_one_warning_and_redone(tmp_path, capsy
         (["--suite", "continual", "--steps", "0"], "--steps 0 is out of range"),
         (["--ipc", "100000"], "is more than the"),
         (["--suite", "continual", "--strategies", "whole"], "'whole' is unbudgeted"),
+        # the red-team pass (docs/reliability.md)
+        (["--ipc", "1.5"], "'1.5' is not a comma-separated list of int"),
+        (["--repeats", "100000"], "--repeats 100000 is out of range"),
+        (["--networks", "ConvNetD6"], "network ConvNetD6 (options none) cannot take 1×8×8 images"),
+        (["--networks", "ConvNet,ConvNet"], "--networks names ConvNet twice"),
+        (["--strategies", "random,random"], "--strategies names random twice"),
+        (["--strategies", "dm:dsa=bogus"], "dm: dsa=bogus: unknown DSA family"),
+        (["--cpus-per-cell", "4"], "are for --executor ray"),
+        (["--executor", "ray", "--cpus-per-cell", "0"], "--cpus-per-cell 0 is out of range"),
+        (["--output-dir", ""], "--output-dir: is empty"),
     ],
 )
-def test_bad_settings_are_one_line_before_any_work(args, message, tmp_path, capsys):
+def test_bad_settings_are_one_line_before_any_work(args, message, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
     out = tmp_path / "out"
     line = cli_error(capsys, "run", *SMOKE, "--output-dir", str(out), *args)
     assert message in line, line
-    assert not (out / "records").exists() and not (out / "buffers").exists()
+    assert not out.exists() and list(tmp_path.iterdir()) == []  # nothing created, not even the folder
 
 
 # ---- 5. one bad cell stays one bad cell ------------------------------------------------------------
@@ -378,3 +393,180 @@ def test_warnings_of_the_harness_are_one_line(capsys):
         warnings.simplefilter("always")
         warnings.warn("something to know", BenchmarkWarning, stacklevel=1)
     assert capsys.readouterr().err == "warning: something to know\n"
+
+
+# ---- the red-team pass: other commands and stored files ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["evaluate", "{buffer}", "--repeats", "0"], "--repeats 0 is out of range"),
+        (["evaluate", "{out}", "--repeats", "1"], "is a folder, not a buffer file"),
+        (["distill", "--dataset", "digits", "--strategy", "random", "--ipc", "1", "--seed", "-1"],
+         "--seed -1 is out of range"),
+        (["distill", "--dataset", "digits", "--strategy", "random", "--ipc", "1", "--seed", str(2**70)],
+         "out of range"),
+        (["distill", "--dataset", "digits", "--strategy", "random", "--ipc", "100000"], "is more than the"),
+        (["plan", "speed", "--dataset", "digits", "--ipc", "1", "--classes", "0"], "--classes 0 is out"),
+        (["plan", "speed", "--dataset", "digits", "--ipc", "1", "--classes", "1000"], "--classes 1000 is"),
+        (["show", "--suite", "standrad"], "Did you mean 'standard'?"),
+        (["show", "--profile", "quik"], "Did you mean 'quick'?"),
+        (["experts", "--dataset", "digits", "--lr", "-1"], "--lr -1.0 is out of range"),
+        (["experts", "--dataset", "digits", "--lr", "nan"], "--lr nan is out of range"),
+        (["experts", "--dataset", "digits", "--depth", "6", "--width", "4"], "network ConvNet"),
+        (["experts", "--dataset", "digits", "--subset", "-5"], "--subset -5 is out of range"),
+    ],
+)  # fmt: skip
+def test_other_commands_check_their_values_first(args, message, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "out"
+    assert main(["run", *SMOKE, "--strategies", "random", "--ipc", "1", "--output-dir", str(out)]) == 0
+    buffer = next(out.glob("buffers/random/*.safetensors"))
+    capsys.readouterr()
+    args = [a.format(buffer=buffer, out=out) for a in args]
+    extra = [] if args[0] in ("plan", "experts") else ["--output-dir", str(out)]
+    extra += ["--output-dir", str(tmp_path / "experts")] if args[0] == "experts" else []
+    line = cli_error(capsys, *args, *extra)
+    assert message in line, line
+
+
+def test_suspicious_records_are_skipped_and_redone(tmp_path):
+    from benchmark.results.store import ResultStore
+
+    args = [
+        "run",
+        *SMOKE,
+        "--strategies",
+        "random",
+        "--ipc",
+        "1",
+        "--repeats",
+        "4",
+        "--output-dir",
+        str(tmp_path),
+    ]
+    assert main(args) == 0
+    paths = sorted(tmp_path.glob("records/standard/*.json"))
+    records = [json.loads(p.read_text()) for p in paths]
+    records[0]["metrics"]["accuracy"] = 1e308  # out of [0, 1]
+    records[1]["config"]["ipc"] = 50  # edited config, key kept: not the hash of its config
+    records[2]["metrics"] = {}  # an ok record without its accuracy
+    del records[3]["config"]["network"]  # what was trained is missing
+    for path, record in zip(paths, records, strict=True):
+        path.write_text(json.dumps(record))
+    (paths[0].parent / "copy.json").write_text(json.dumps(records[0]))  # a copy under another name
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert ResultStore(tmp_path).records() == []
+    assert len(caught) == 5
+    assert main(args) == 0  # all four redone
+    assert len(ResultStore(tmp_path).records()) == 4
+
+
+def test_a_buffer_moved_to_another_key_fails_its_cell(tmp_path):
+    args = [
+        "run",
+        *SMOKE,
+        "--strategies",
+        "random,dm:iterations=2",
+        "--ipc",
+        "1",
+        "--output-dir",
+        str(tmp_path),
+    ]
+    assert main(args) == 0
+    (random,), (dm,) = (list(tmp_path.glob(f"buffers/{name}/*.safetensors")) for name in ("random", "dm"))
+    random.write_bytes(dm.read_bytes())  # dm's buffer where random's belongs
+    for path in tmp_path.glob("records/standard/*.json"):
+        path.unlink()
+    assert main(args) == 0
+    by_strategy = {r["config"]["strategy"]: r for r in records(tmp_path)}
+    assert by_strategy["random"]["status"] == "failed" and "moved or copied" in by_strategy["random"]["error"]
+    assert by_strategy["dm"]["status"] == "ok"
+    random.unlink()
+    random.mkdir()  # a folder where the buffer belongs
+    for path in tmp_path.glob("records/standard/*.json"):
+        path.unlink()
+    assert main(args) == 0
+    assert "taken by a folder" in {r["config"]["strategy"]: r for r in records(tmp_path)}["random"]["error"]
+
+
+def test_a_network_that_fails_to_train_is_one_failed_record(tmp_path, monkeypatch):
+    import benchmark.engine.evaluation as evaluation
+
+    real = evaluation.train_and_test
+
+    def failing(job, *args, **kwargs):
+        if job.network == "MLP":
+            raise RuntimeError("out of memory")
+        return real(job, *args, **kwargs)
+
+    monkeypatch.setattr(evaluation, "train_and_test", failing)
+    opts = RunOptions(profile="smoke", strategies=["random"], ipcs=[1], repeats=1,
+                      networks=["MLP", "ConvNet"], output_dir=tmp_path, show_progress=False)  # fmt: skip
+    run(opts)
+    by_network = {r["config"]["network"]: r for r in records(tmp_path)}
+    assert by_network["MLP"]["status"] == "failed" and "out of memory" in by_network["MLP"]["error"]
+    assert by_network["ConvNet"]["status"] == "ok"
+
+
+def test_labels_outside_the_classes_are_one_line(tmp_path, capsys):
+    import numpy as np
+
+    from benchmark.data.idx import write_idx
+
+    for prefix, n in (("train", 12), ("t10k", 4)):
+        write_idx(tmp_path / f"{prefix}-images-idx3-ubyte", np.zeros((n, 28, 28), np.uint8))
+        write_idx(tmp_path / f"{prefix}-labels-idx1-ubyte", np.full(n, 57, np.uint8))
+    line = cli_error(capsys, "run", "--dataset", "fashion_mnist", "--data-root", str(tmp_path), *SMOKE,
+                     "--output-dir", str(tmp_path / "out"))  # fmt: skip
+    assert "labels hold 57, outside its classes 0…9" in line
+
+
+def test_a_failed_download_is_one_line(tmp_path, capsys, monkeypatch):
+    import urllib.error
+
+    import torchvision.datasets
+
+    def offline(*args, **kwargs):
+        raise urllib.error.URLError("Name or service not known")
+
+    monkeypatch.setattr(torchvision.datasets, "FashionMNIST", offline)
+    line = cli_error(capsys, "run", "--dataset", "fashion_mnist", "--download", "--data-root", str(tmp_path),
+                     *SMOKE, "--output-dir", str(tmp_path / "out"))  # fmt: skip
+    assert "could not be downloaded" in line and "Name or service not known" in line
+
+
+def test_a_tampered_corruption_cache_is_made_again(tmp_path, digits):
+    pytest.importorskip("corrupt_tta")
+    import numpy as np
+
+    from benchmark.corruptions.generate import cached_corruptions
+
+    images = (np.arange(2 * 8 * 8).reshape(2, 8, 8, 1) % 255).astype(np.uint8)
+    first = cached_corruptions(images, {"d": 1}, ["contrast"], [3], tmp_path, workers=1, show_progress=False)
+    (path,) = tmp_path.glob("cache/corruptions/*.npy")
+    np.save(path, np.zeros_like(first[("contrast", 3)]))
+    with pytest.warns(UserWarning, match="damaged cache"):
+        again = cached_corruptions(
+            images, {"d": 1}, ["contrast"], [3], tmp_path, workers=1, show_progress=False
+        )
+    assert np.array_equal(again[("contrast", 3)], first[("contrast", 3)])
+
+
+def test_a_buffer_from_other_files_of_the_dataset_is_refused(tmp_path, digits):
+    from dataclasses import replace
+
+    from benchmark.engine import Engine
+    from benchmark.profiles import load_profile
+
+    engine = Engine(
+        RunOptions(profile="smoke", output_dir=tmp_path, show_progress=False), load_profile("smoke")
+    )
+    outcome = engine.buffers.obtain(
+        engine.buffers.data("digits"), engine.buffers.resolve("random", "digits", 1), 1, 0
+    )
+    other = replace(digits, fingerprint="0" * 16)
+    with pytest.raises(UserInputError, match="made from other digits files"):
+        outcome.buffer.check_data(other)

@@ -76,7 +76,7 @@ def test_bad_input_is_one_clear_error(tmp_path, capsys):
     blocker = tmp_path / "file"
     blocker.write_text("x")
     assert main(["run", "--profile", "smoke", "--output-dir", str(blocker / "sub")]) == 2
-    assert "cannot be created" in capsys.readouterr().err
+    assert "has a regular file in its path" in capsys.readouterr().err
 
 
 def test_readme_plugin_example_runs_through_plugin_flag(tmp_path):

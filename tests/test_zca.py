@@ -12,7 +12,7 @@ from benchmark.data.build import build_classdata
 from benchmark.data.idx import write_idx
 from benchmark.data.normalize import denormalize
 from benchmark.data.zca import apply_zca, fit_zca, preprocess, unwhiten, whiten
-from benchmark.errors import UserInputError
+from benchmark.errors import BenchmarkWarning, UserInputError
 
 MEAN, STD = (0.5, 0.4, 0.3), (0.2, 0.25, 0.3)
 
@@ -70,7 +70,8 @@ def test_damaged_cache_is_refitted(tmp_path):
     first = apply_zca(data, tmp_path)
     (path,) = (tmp_path / "cache" / "zca").glob("*.safetensors")
     path.write_bytes(b"garbage")
-    second = apply_zca(data, tmp_path)
+    with pytest.warns(BenchmarkWarning, match="damaged cache"):
+        second = apply_zca(data, tmp_path)
     assert torch.allclose(first.train.images, second.train.images, atol=1e-6)
     assert path.stat().st_size > 100
 

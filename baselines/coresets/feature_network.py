@@ -16,6 +16,7 @@ forgetting with the same settings and seed share one file.
 from __future__ import annotations
 
 import json
+import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ from safetensors.torch import save as save_safetensors
 from benchmark.atomic import atomic_write_bytes
 from benchmark.cache import cache_path
 from benchmark.data.classdata import ClassData
+from benchmark.errors import BenchmarkWarning
 from benchmark.nets import create_network
 from benchmark.progress import progress
 from benchmark.seeding import derive_seed, seeded
@@ -174,7 +176,7 @@ def feature_network(
         try:
             net.load_state_dict(load_safetensors(path.read_bytes()))
         except Exception:  # unreadable or stale file: train again and overwrite it
-            pass
+            warnings.warn(f"damaged cache {path} is trained again", BenchmarkWarning, stacklevel=2)
         else:
             return net.to(context.device).eval()
     net, _, _ = train_feature_network(data, config, seed, context)

@@ -43,6 +43,12 @@ class AugmentationDraw:
     values: dict[str, torch.Tensor]
 
 
+def check_setting(value: str) -> None:
+    """A DSA spec key's value: ``auto`` (the dataset's families), ``none``, or families joined by '_'."""
+    if value not in ("auto", "none"):
+        parse_strategy(value)
+
+
 def parse_strategy(strategy: str) -> tuple[str, ...]:
     families = tuple(f for f in strategy.split("_") if f)
     unknown = [f for f in families if f not in FAMILIES]

@@ -14,9 +14,11 @@ Cache: one ``.npy`` per (data, subset, seed, corruption, severity, package versi
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
+import warnings
 from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from importlib import metadata
@@ -29,7 +31,7 @@ import numpy as np
 from benchmark.atomic import atomic_write_bytes, atomic_write_json
 from benchmark.cache import cache_path, stable_hash
 from benchmark.corruptions import ALL, SEVERITIES
-from benchmark.errors import BenchmarkError
+from benchmark.errors import BenchmarkError, BenchmarkWarning
 from benchmark.progress import progress
 
 PACKAGE = "corrupt-tta"
@@ -152,6 +154,11 @@ def generate(
     return {p: np.concatenate(chunk_list) for p, chunk_list in parts.items()}
 
 
+def array_digest(array: np.ndarray) -> str:
+    """sha256 of an array's bytes (the cache checks it, so an edited file is made again)."""
+    return hashlib.sha256(np.ascontiguousarray(array).tobytes()).hexdigest()
+
+
 def cached_corruptions(
     images: np.ndarray,
     describe: dict[str, Any],
@@ -184,13 +191,18 @@ def cached_corruptions(
             if path.is_file() and manifest.is_file():
                 try:
                     stored = json.loads(manifest.read_text())
-                    array = np.load(path)
+                    array = np.load(path, allow_pickle=False)
                 except (OSError, ValueError):
                     stored, array = None, None
-                if stored is not None and stored.get("content") == json.loads(json.dumps(content)):
-                    if array is not None and list(array.shape) == stored.get("shape"):
-                        found[(corruption, severity)] = array
-                        continue
+                intact = (
+                    stored is not None and stored.get("content") == json.loads(json.dumps(content))
+                    and array is not None and list(array.shape) == stored.get("shape")
+                    and stored.get("sha256") == array_digest(array)
+                )  # fmt: skip
+                if intact:
+                    found[(corruption, severity)] = array
+                    continue
+                warnings.warn(f"damaged cache {path} is made again", BenchmarkWarning, stacklevel=2)
             missing[(corruption, severity)] = (path, content)
     if missing:
         made = generate(images, list(missing), seed, workers, show_progress)
@@ -199,6 +211,7 @@ def cached_corruptions(
             np.save(buffer, made[pair], allow_pickle=False)
             atomic_write_bytes(path, buffer.getvalue())
             shape = list(made[pair].shape)
-            atomic_write_json(path.with_suffix(".json"), {"content": content, "shape": shape})
+            manifest = {"content": content, "shape": shape, "sha256": array_digest(made[pair])}
+            atomic_write_json(path.with_suffix(".json"), manifest)
             found[pair] = made[pair]
     return {(c, s): found[(c, s)] for c in corruptions for s in severities}

@@ -42,6 +42,15 @@ def build_classdata(
     files were read (shown to the user and written into buffer manifests).
     """
     train_labels, test_labels = _labels(train_labels), _labels(test_labels)
+    for split, labels in (("train", train_labels), ("test", test_labels)):
+        outside = sorted({int(v) for v in labels[(labels < 0) | (labels >= len(class_names))].tolist()})
+        if outside:
+            from benchmark.errors import CorruptFileError
+
+            raise CorruptFileError(
+                f"{name}'s {split} labels hold {', '.join(map(str, outside[:5]))}, outside its classes "
+                f"0…{len(class_names) - 1}; the files are damaged or of another dataset, fetch them again"
+            )
     kept, held = class_balanced_holdout(train_labels, options.val_fraction, options.split_seed)
     train_x, val_x = train_images[kept], train_images[held]
     if mean is None or std is None:

@@ -15,7 +15,7 @@ import numpy as np
 
 from benchmark.data.build import build_classdata, to_float_images
 from benchmark.data.classdata import ClassData, DatasetOptions
-from benchmark.data.locate import find_file, first_folder_with
+from benchmark.data.locate import download, find_file, first_folder_with
 from benchmark.errors import CorruptFileError
 
 try:  # numpy 2
@@ -97,8 +97,8 @@ def _folder(options: DatasetOptions, folder_name: str, required: list[str], data
 
         root = root or CACHE_ROOT.expanduser()
         cls = CIFAR10 if dataset == "CIFAR-10" else CIFAR100
-        cls(str(root), train=True, download=True)
-        cls(str(root), train=False, download=True)
+        for train in (True, False):
+            download(lambda t=train: cls(str(root), train=t, download=True), dataset, root)
     # a given root only (a root without the files is an error, never a silent fall-back)
     candidates = [root / folder_name, root] if root is not None else [CACHE_ROOT / folder_name]
     return first_folder_with(candidates, required, dataset, how)

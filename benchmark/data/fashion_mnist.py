@@ -9,7 +9,7 @@ import torch
 from benchmark.data.build import build_classdata, to_float_images
 from benchmark.data.classdata import ClassData, DatasetOptions
 from benchmark.data.idx import read_idx
-from benchmark.data.locate import find_file, first_folder_with
+from benchmark.data.locate import download, find_file, first_folder_with
 from benchmark.errors import CorruptFileError
 
 CLASS_NAMES = [
@@ -65,8 +65,9 @@ def load_fashion_mnist(options: DatasetOptions) -> ClassData:
         from torchvision.datasets import FashionMNIST
 
         download_root = root or Path("~/.cache/distill-benchmark").expanduser()
-        FashionMNIST(str(download_root), train=True, download=True)
-        FashionMNIST(str(download_root), train=False, download=True)
+        for train in (True, False):
+            fetch = lambda t=train: FashionMNIST(str(download_root), train=t, download=True)  # noqa: E731
+            download(fetch, "Fashion-MNIST", download_root)
         root = download_root
     candidates = idx_candidates(
         root, "FashionMNIST", [DEBIAN_FOLDER, Path("~/.cache/distill-benchmark/FashionMNIST/raw")]

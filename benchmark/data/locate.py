@@ -22,6 +22,17 @@ def first_folder_with(candidates: Iterable[Path], required: list[str], dataset: 
     raise DatasetNotFoundError(f"{dataset} not found; looked in: {', '.join(tried)}. {how}")
 
 
+def download(fetch, dataset: str, root: Path) -> None:
+    """Run a torchvision download; any failure (no network, a server error) is one line."""
+    try:
+        fetch()
+    except Exception as error:  # urllib, HTTP and archive errors: the download did not happen
+        reason = str(error).strip().splitlines()[0][:160] if str(error).strip() else type(error).__name__
+        raise DatasetNotFoundError(
+            f"{dataset} could not be downloaded into {root} ({reason}); fetch it by hand and pass --data-root"
+        ) from None
+
+
 def find_file(folder: Path, name: str) -> Path:
     """``folder/name`` or ``folder/name.gz``, whichever exists (gzip preferred)."""
     path = _find(folder, name)

@@ -7,7 +7,7 @@ from pathlib import Path
 from benchmark.data.build import build_classdata
 from benchmark.data.classdata import ClassData, DatasetOptions
 from benchmark.data.fashion_mnist import FILES, idx_candidates, load_idx_dataset
-from benchmark.data.locate import first_folder_with
+from benchmark.data.locate import download, first_folder_with
 
 CLASS_NAMES = [str(d) for d in range(10)]
 MEAN, STD = (0.1307,), (0.3081,)
@@ -26,8 +26,8 @@ def load_mnist(options: DatasetOptions) -> ClassData:
         from torchvision.datasets import MNIST
 
         root = root or Path("~/.cache/distill-benchmark").expanduser()
-        MNIST(str(root), train=True, download=True)
-        MNIST(str(root), train=False, download=True)
+        for train in (True, False):
+            download(lambda t=train: MNIST(str(root), train=t, download=True), "MNIST", root)
     folder = first_folder_with(idx_candidates(root, "MNIST", [CACHE_FOLDER]), FILES, "MNIST", HOW_TO_GET)
     train_x, train_y, test_x, test_y = load_idx_dataset(folder)
     return build_classdata(

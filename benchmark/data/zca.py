@@ -8,6 +8,7 @@ whitened images can be turned back into pictures.
 from __future__ import annotations
 
 import hashlib
+import warnings
 from dataclasses import replace
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from benchmark.atomic import atomic_write_bytes
 from benchmark.cache import cache_path
 from benchmark.data.classdata import ClassData, DatasetOptions, Split
 from benchmark.data.normalize import denormalize
-from benchmark.errors import UserInputError
+from benchmark.errors import BenchmarkWarning, UserInputError
 
 EPS = 0.1
 PREPROCESSINGS = ("meanstd", "zca")
@@ -53,6 +54,7 @@ def _load_cached(path: Path):
         zca = _new_zca()
         zca.load_state_dict({k: tensors[k] for k in _BUFFERS})
     except Exception:  # a damaged cache entry is refitted and overwritten, never trusted
+        warnings.warn(f"damaged cache {path} is fitted again", BenchmarkWarning, stacklevel=2)
         return None
     return zca
 

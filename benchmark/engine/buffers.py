@@ -20,7 +20,7 @@ from benchmark.budget import Budget
 from benchmark.buffer import Buffer
 from benchmark.cache import cache_key
 from benchmark.data.classdata import ClassData, DatasetOptions, load_dataset
-from benchmark.errors import BudgetExceededError, CorruptFileError, DoesNotFitError
+from benchmark.errors import BudgetExceededError, CorruptFileError, DoesNotFitError, UserInputError
 from benchmark.options import RunOptions
 from benchmark.profiles import Profile
 from benchmark.results.record import code_identity
@@ -102,6 +102,22 @@ def fit_buffer(
     return buffer
 
 
+def check_made_for(
+    buffer: Buffer, path, resolved: ResolvedSpec, ipc: int, seed: int, data: ClassData
+) -> None:
+    """A stored buffer must be the one its key names: spec, IPC, seed and classes (a file moved or
+    copied under another key is refused, not evaluated as something it is not)."""
+    asked = {"spec": resolved.canonical, "ipc": ipc, "seed": seed, "classes": list(data.classes)}
+    made = dict(buffer.manifest)
+    if "spec" not in made and "strategy_name" in made:  # buffers named by the older manifest fields
+        made["spec"] = made["strategy"]
+    wrong = [name for name, value in asked.items() if made.get(name) != value]
+    if wrong:
+        raise CorruptFileError(
+            f"{path} was made for another {', '.join(wrong)} than its place says (moved or copied)"
+        )
+
+
 class BufferService:
     def __init__(self, store: ResultStore, options: RunOptions, profile: Profile, device: torch.device):
         self.store = store
@@ -155,11 +171,18 @@ class BufferService:
         budget = budget_for(resolved, data, ipc)
         outcome = BufferOutcome(key, resolved, budget, "ok")
         path = self.store.buffer_path(resolved.name, key)
+        if path.exists() and not path.is_file():
+            outcome.status, outcome.error = (
+                "failed",
+                f"the buffer path {path} is taken by a folder; remove it",
+            )
+            return outcome
         if path.is_file() and not self.options.force:
             try:
                 outcome.buffer = Buffer.load(path, expected_dataset=data.name)
                 outcome.buffer.check_data(data)
-            except CorruptFileError as error:  # one damaged file fails its cell, not the run
+                check_made_for(outcome.buffer, path, resolved, ipc, seed, data)
+            except (CorruptFileError, UserInputError) as error:  # one bad file fails its cell, not the run
                 outcome.status = "failed"
                 outcome.error = f"{error}; or re-run with --force to distill it again"
                 return outcome

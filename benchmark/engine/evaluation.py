@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import traceback
 from dataclasses import dataclass
 from typing import Any
 
@@ -67,6 +68,21 @@ class EvaluationService:
             error=outcome.error,
             numbers=outcome.numbers,
             buffer=outcome.key,
+        )
+        self.store.put(record)
+        return record
+
+    def write_error(self, config: dict[str, Any], training: TrainingSet, error: Exception) -> Record:
+        """The ``failed`` record of a network whose training or testing raised (decision 10)."""
+        record = Record(
+            config,
+            "failed",
+            storage=training.storage,
+            budget=training.budget,
+            error=f"{type(error).__name__}: {error}",
+            numbers={"traceback": traceback.format_exc(limit=8)},
+            buffer=training.buffer_key,
+            command=self.options.command,
         )
         self.store.put(record)
         return record

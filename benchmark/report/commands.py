@@ -9,6 +9,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from benchmark.cli import path_argument
+
 
 def build_leaderboard(output_dir: str | Path, figures: bool = True) -> dict[str, Any]:
     """Write leaderboard.md, leaderboard.html, tables/*.csv and figures/* under ``output_dir``."""
@@ -58,7 +60,9 @@ class LeaderboardCommand:
     help = "write leaderboard.md/.html, tables/*.csv and figures from every record"
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("--output-dir", type=Path, default=Path("results"), help="the result store")
+        parser.add_argument(
+            "--output-dir", type=path_argument, default=Path("results"), help="the result store"
+        )
         parser.add_argument("--no-figures", action="store_true", help="skip the matplotlib figures")
 
     def run(self, args: argparse.Namespace) -> int:
@@ -92,7 +96,9 @@ class CompareCommand:
     help = "compare paper-profile results with the SPEED paper's published numbers"
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("--output-dir", type=Path, default=Path("results"), help="the result store")
+        parser.add_argument(
+            "--output-dir", type=path_argument, default=Path("results"), help="the result store"
+        )
 
     def run(self, args: argparse.Namespace) -> int:
         from benchmark.report.compare import format_compare
@@ -143,7 +149,9 @@ class ContrastCommand:
     help = "differences between strategies with Welch confidence intervals over distillation seeds"
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("--output-dir", type=Path, default=Path("results"), help="the result store")
+        parser.add_argument(
+            "--output-dir", type=path_argument, default=Path("results"), help="the result store"
+        )
         parser.add_argument(
             "--baseline",
             default="",

@@ -5,12 +5,14 @@ of each referenced buffer's synthetic images."""
 
 from __future__ import annotations
 
+import io
 import re
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from benchmark.atomic import atomic_write_bytes
 from benchmark.report.tables import Table
 from benchmark.results.frame import missing
 
@@ -34,10 +36,11 @@ def _slug(*parts: Any) -> str:
 
 def _save(fig, folder: Path, name: str, title: str) -> dict[str, Any]:
     plt = _pyplot()
-    folder.mkdir(parents=True, exist_ok=True)
     png, svg = folder / f"{name}.png", folder / f"{name}.svg"
-    fig.savefig(png, dpi=110, bbox_inches="tight")
-    fig.savefig(svg, bbox_inches="tight")
+    for path, options in ((png, {"dpi": 110}), (svg, {})):  # atomic: a kill leaves no half image
+        data = io.BytesIO()
+        fig.savefig(data, format=path.suffix[1:], bbox_inches="tight", **options)
+        atomic_write_bytes(path, data.getvalue())
     plt.close(fig)
     return {"title": title, "png": str(png), "svg": str(svg)}
 

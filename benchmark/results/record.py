@@ -10,6 +10,7 @@ written before these names (``strategy`` = spec, ``strategy_name`` = name) are r
 from __future__ import annotations
 
 import datetime as dt
+import math
 import subprocess
 from dataclasses import asdict, dataclass, field
 from functools import cache
@@ -22,9 +23,11 @@ from benchmark.cache import cache_key
 STATUSES = ("ok", "failed", "does_not_fit")
 
 
-def record_key(config: dict[str, Any]) -> str:
-    """Hash of the resolved config (profile included; timing and metrics excluded)."""
-    return cache_key("record", config)
+def record_key(config: dict[str, Any], code: dict[str, Any] | None = None) -> str:
+    """Hash of the resolved config (profile included; timing and metrics excluded), with the code
+    version that wrote it (``code``: a stored record's own ``code``; None: this code's)."""
+    code = code or {}
+    return cache_key("record", config, code.get("version"), code.get("cache_version"))
 
 
 @cache
@@ -102,15 +105,24 @@ class Record:
             raise ValueError("not a JSON object with a config object")
         data = dict(data)
         config = dict(data.pop("config"))
+        _check_types("record", data, FIELD_TYPES, required=("key", "status"))
+        if data["key"] != record_key(config, data.get("code")):
+            raise ValueError("its key is not the hash of its config (edited, or copied under a new name)")
         if "strategy_name" in config and "spec" not in config:  # older naming
             config["spec"], config["strategy"] = config["strategy"], config.pop("strategy_name")
-        _check_types("config", config, CONFIG_TYPES, required=("dataset", "suite", "profile"))
-        _check_types("record", data, FIELD_TYPES, required=("key", "status"))
+        required = ("dataset", "suite", "profile", "spec")
+        if data["status"] == "ok":  # a trained network: everything that says what it was
+            required += ("strategy", "network", "ipc", "repeat")
+        _check_types("config", config, CONFIG_TYPES, required=required)
         if data["status"] not in STATUSES:
             raise ValueError(f"status {data['status']!r} is not one of {', '.join(STATUSES)}")
-        for name, value in (data.get("metrics") or {}).items():
-            if not isinstance(name, str) or not _number(value):
-                raise ValueError(f"metric {name!r} is {value!r}, not a number")
+        metrics = data.get("metrics") or {}
+        if data["status"] == "ok" and "accuracy" not in metrics:
+            raise ValueError("an ok record without an accuracy")
+        for name, value in metrics.items():
+            finite = isinstance(name, str) and _number(value) and math.isfinite(value)
+            if not finite or (name.startswith("accuracy") and not 0.0 <= value <= 1.0):
+                raise ValueError(f"metric {name!r} is {value!r}, not a finite number (an accuracy in [0, 1])")
         known = set(cls.__dataclass_fields__) - {"config"}
         return cls(config=config, **{k: v for k, v in data.items() if k in known})
 

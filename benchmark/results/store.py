@@ -22,24 +22,21 @@ from benchmark.results.record import Record
 
 
 def prepare_output_dir(root: str | Path) -> Path:
-    """Create the output folder or fail with one clear sentence (e.g. a parent is a regular file, or
-    the folder is not writable), before any work."""
+    """Check that the output folder is (or can be created as) a writable folder, one clear sentence
+    if not, before any work. Nothing is created here: the first file written creates the folder, so
+    a run refused for bad settings leaves no empty folder behind."""
+    if str(root).strip() == "":
+        raise UserInputError("--output-dir is empty; name a folder, e.g. --output-dir results")
     root = Path(root)
-    try:
-        root.mkdir(parents=True, exist_ok=True)
-    except (FileExistsError, NotADirectoryError) as error:
-        raise UserInputError(
-            f"output directory {str(root)!r} cannot be created: a part of its path is a regular "
-            "file; choose another --output-dir"
-        ) from error
-    except OSError as error:
-        raise UserInputError(
-            f"output directory {str(root)!r} cannot be created ({error.strerror}); "
-            "choose another --output-dir"
-        ) from error
-    if not root.is_dir():
-        raise UserInputError(f"output directory {str(root)!r} is not a folder; choose another --output-dir")
-    check_writable(root)
+    existing = root
+    while not existing.exists():
+        if existing.parent == existing:
+            break
+        existing = existing.parent
+    if existing.exists() and not existing.is_dir():
+        what = "is a file" if existing == root else f"has a regular file in its path ({existing})"
+        raise UserInputError(f"output directory {str(root)!r} {what}; choose another --output-dir")
+    check_writable(existing)
     return root
 
 
@@ -124,6 +121,7 @@ def read_record(path: Path) -> Record | None:
         warnings.warn(f"ignoring {path}: not a valid record ({reason})", BenchmarkWarning, stacklevel=2)
         return None
     if record.key != path.stem:
-        warnings.warn(f"ignoring {path}: its key is {record.key!r}", BenchmarkWarning, stacklevel=2)
+        warnings.warn(f"ignoring {path}: not a valid record (its key is {record.key!r})", BenchmarkWarning,
+                      stacklevel=2)  # fmt: skip
         return None
     return record

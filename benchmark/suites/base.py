@@ -67,7 +67,7 @@ BOUNDS = {
     "seeds": ("--seeds", 0, SEED_MAX),
     "networks": ("--networks", None, None),
     "class_orders": ("--class-orders", 0, SEED_MAX),
-    "repeats": ("--repeats", 1, None),
+    "repeats": ("--repeats", 1, 1000),
     "steps": ("--steps", 1, None),
 }
 
@@ -81,6 +81,9 @@ def check_settings(settings: dict[str, Any]) -> None:
         values = value if isinstance(value, list) else [value]
         if isinstance(value, list) and not value:
             raise UserInputError(f"{flag} names no value; give at least one, e.g. {flag} {_example(name)}")
+        twice = sorted({str(v) for v in values if values.count(v) > 1})
+        if twice:
+            raise UserInputError(f"{flag} names {', '.join(twice)} twice; name each once")
         for item in values:
             if low is None:
                 continue
@@ -162,8 +165,22 @@ class Suite:
             NETWORKS.get(network)
         for cell in cells:
             self.resolve(cell)
+        self.check_networks()
         self.check_class_sizes(cells)
         return cells
+
+    def check_networks(self) -> None:
+        """Each network, built with its recipe's options, must take each dataset's images: one
+        forward of a blank image, before any work (a network too deep for small images fails here)."""
+        from benchmark.nets import check_network
+
+        for dataset in self.settings["datasets"]:
+            info = DATASETS.info(dataset)
+            if "shape" in info and "classes" in info:
+                channels, size, _ = info["shape"]
+                for network in self.settings["networks"]:
+                    options = self.recipe(network, None, dataset, 1).network_options
+                    check_network(network, channels, size, info["classes"], **options)
 
     def check_class_sizes(self, cells: list[Cell]) -> None:
         """An IPC above the training images of a class cannot be a balanced buffer: one line naming
@@ -287,6 +304,10 @@ class Suite:
                 job = EvaluationJob(
                     config["network"], unit.data, training, recipe, config["eval_seed"], unit.test
                 )
-                trained = evaluation.train(job)
-                metrics = {"accuracy": trained.accuracy} | self.extra_metrics(trained.net, job)
+                try:
+                    trained = evaluation.train(job)
+                    metrics = {"accuracy": trained.accuracy} | self.extra_metrics(trained.net, job)
+                except Exception as error:  # a network that fails to train is one failed record
+                    evaluation.write_error(config, training, error)
+                    continue
                 evaluation.write(config, training, metrics, trained.seconds)

@@ -81,13 +81,17 @@ class ContinualSuite(Suite):
             "datasets": ["fashion_mnist"], "strategies": ["random", "herding", "dm", "speed:objective=dm"],
             "ipc": [3], "steps": 5, "class_orders": [0], "seeds": [0], "networks": ["ConvNet"],
             "repeats": 1, "preprocessing": {},
-            "recipes": {"default": CONTINUAL_RECIPE | {"epochs": 150, "network_options": {"width": 32},
-                                                       "test_subset": 300}},
+            "recipes": {
+                "default": CONTINUAL_RECIPE | {"epochs": 150, "test_subset": 300},
+                "ConvNet": {"network_options": {"width": 32}},
+            },
         },
         "smoke": {
             "datasets": ["digits"], "strategies": ["random"], "ipc": [2], "steps": 5, "class_orders": [0],
             "seeds": [0], "networks": ["ConvNet"], "repeats": 1, "preprocessing": {},
-            "recipes": {"default": CONTINUAL_RECIPE | {"epochs": 100, "network_options": {"width": 16}}},
+            "recipes": {
+                "default": CONTINUAL_RECIPE | {"epochs": 100}, "ConvNet": {"network_options": {"width": 16}},
+            },
         },
     }  # fmt: skip
 

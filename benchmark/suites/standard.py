@@ -48,6 +48,8 @@ class StandardSuite(Suite):
         "smoke": {
             "datasets": ["digits"], "strategies": ["random"], "ipc": [1, 2], "seeds": [0],
             "networks": ["ConvNet"], "repeats": 2,
-            "recipes": {"default": DEFAULT_RECIPE | {"epochs": 30, "network_options": {"width": 16}}},
+            "recipes": {
+                "default": DEFAULT_RECIPE | {"epochs": 30}, "ConvNet": {"network_options": {"width": 16}},
+            },
         },
     }  # fmt: skip
