@@ -64,12 +64,15 @@ class DistributionMatching(Objective):
         net.requires_grad_(False)
         total = torch.zeros((), device=self.device)
         for pairs in self._chunks(self.class_batches(synthetic, generator)):
-            # one forward for several classes' real and synthetic images: the network's norms are
-            # per sample, so the embeddings equal per-class forwards (fewer, larger calls)
-            embeddings = net.embed(torch.cat([t for pair in pairs for t in pair]))
-            sizes = [len(t) for pair in pairs for t in pair]
-            parts = torch.split(embeddings, sizes)
-            for real_embedding, syn_embedding in zip(parts[0::2], parts[1::2], strict=True):
+            # one forward for several classes' real images and one for their synthetic images: the
+            # network's norms are per sample, so the embeddings equal per-class forwards (fewer,
+            # larger calls); the real images' forward keeps no graph (a joint forward would
+            # backpropagate through every real image too)
+            reals, syns = [real for real, _ in pairs], [syn for _, syn in pairs]
+            with torch.no_grad():
+                real_parts = torch.split(net.embed(torch.cat(reals)), [len(t) for t in reals])
+            syn_parts = torch.split(net.embed(torch.cat(syns)), [len(t) for t in syns])
+            for real_embedding, syn_embedding in zip(real_parts, syn_parts, strict=True):
                 distance = mean_embedding_distance(real_embedding, syn_embedding)
                 if self.config["normalize"]:
                     distance = distance / (real_embedding.mean(0) ** 2).sum() / len(synthetic.classes)

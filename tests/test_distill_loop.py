@@ -62,6 +62,27 @@ def test_dm_gradient_reaches_every_speed_parameter(digits):
         assert parameter.grad is not None and parameter.grad.abs().sum() > 0, name
 
 
+def test_dm_loss_of_several_classes_at_once_equals_class_by_class(digits, monkeypatch):
+    """DM embeds a chunk of classes in one forward (per-sample norms): the same loss and gradient as
+    one class per forward."""
+    data = digits.restricted_to([0, 1, 2, 3])
+    config = {"init": "real", "lr_img": 1.0, "momentum_img": 0.5}
+
+    def loss_and_grad():
+        synthetic = PixelParameterization(data, Budget(2, 4, data.image_shape), config, 0, FitContext())
+        objective = DistributionMatching(data, DM_CONFIG | {"batch_real": 16}, 0, FitContext())
+        loss = objective.loss(synthetic, torch.Generator().manual_seed(0))
+        loss.backward()
+        return loss.detach(), torch.cat([p.grad.flatten() for p in synthetic.parameters()])
+
+    joint_loss, joint_grad = loss_and_grad()
+    chunks = DistributionMatching._chunks
+    monkeypatch.setattr(DistributionMatching, "_chunks", staticmethod(lambda batches: chunks(batches, 1)))
+    alone_loss, alone_grad = loss_and_grad()
+    assert torch.allclose(joint_loss, alone_loss, rtol=1e-5)
+    assert torch.allclose(joint_grad, alone_grad, rtol=1e-4, atol=1e-7)
+
+
 class Poisoned(Objective):
     """A loss that becomes NaN at iteration 2."""
 

@@ -56,3 +56,24 @@ def test_straight_through_forward_is_masked_gradient_reaches_all():
     scm.grad = None
     sparsify(scm, 5).sum().backward()
     assert scm.grad.sum() == 2 * 2 * 5
+
+
+def _stable_sort_rule(scm: torch.Tensor, k: int) -> torch.Tensor:
+    """The module docstring's rule, written as a full stable sort of (−|a|, flat index)."""
+    n, heads, patches, tokens = scm.shape
+    flat = scm.abs().reshape(n, heads, patches * tokens)
+    order = torch.sort(flat, dim=-1, descending=True, stable=True).indices[..., :k]
+    return torch.zeros_like(flat, dtype=torch.bool).scatter_(-1, order, True).reshape(scm.shape)
+
+
+def test_global_mask_equals_the_stable_sort_rule_with_ties_and_nan():
+    generator = torch.Generator().manual_seed(0)
+    for _ in range(100):
+        k = int(torch.randint(1, 21, (1,), generator=generator))
+        tied = torch.randint(-3, 4, (3, 2, 5, 4), generator=generator).float()  # many equal magnitudes
+        assert torch.equal(topk_mask(tied, k, "global"), _stable_sort_rule(tied, k))
+    wide = torch.randn(8, 2, 49, 16, generator=generator)
+    assert torch.equal(topk_mask(wide, 12, "global"), _stable_sort_rule(wide, 12))
+    with_nan = torch.randn(2, 1, 3, 3, generator=generator)
+    with_nan[0, 0, 1, 1] = float("nan")
+    assert torch.equal(topk_mask(with_nan, 4, "global"), _stable_sort_rule(with_nan, 4))
