@@ -46,6 +46,17 @@ def test_second_build_trains_nothing_and_resume_trains_only_the_missing(digits, 
     assert trained == [1, 3]
 
 
+def test_a_damaged_expert_is_trained_again_with_a_warning(digits, tmp_path):
+    from benchmark.errors import BenchmarkWarning
+
+    files = build_experts(digits, RECIPE, 0, 2, tmp_path, show_progress=False)
+    kept = load_file(files[0])["trajectory"].clone()  # load_file maps the file, which is overwritten
+    files[0].write_bytes(b"not a safetensors file")
+    with pytest.warns(BenchmarkWarning, match="damaged cache"):
+        build_experts(digits, RECIPE, 0, 2, tmp_path, show_progress=False)
+    assert torch.equal(load_file(files[0])["trajectory"], kept)  # seeded: the same expert again
+
+
 def test_key_changes_with_what_changes_the_content(digits, tmp_path):
     base = expert_folder(tmp_path, digits, RECIPE, 0)
     assert expert_folder(tmp_path, digits, ExpertRecipe(width=4, epochs=2, subset=9, dsa="none"), 0) != base
