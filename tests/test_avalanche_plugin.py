@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.util
 import math
 import warnings
+from pathlib import Path
 
 import pytest
 import torch
@@ -18,17 +20,16 @@ STEPS = 5  # all ten digits in a seeded order: 5 experiences of 2 classes
 BATCH = 16
 
 
-class TensorDataset(torch.utils.data.Dataset):
-    """(image, label) items with ``targets``, as avalanche's benchmark builders need."""
+def load_example():
+    """examples/avalanche_gdumb.py as a module (it is a script, not a package)."""
+    path = Path(__file__).resolve().parents[1] / "examples" / "avalanche_gdumb.py"
+    spec = importlib.util.spec_from_file_location("avalanche_gdumb_example", path)
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    return example
 
-    def __init__(self, images: torch.Tensor, labels: torch.Tensor):
-        self.images, self.targets = images, labels.tolist()
 
-    def __len__(self) -> int:
-        return len(self.targets)
-
-    def __getitem__(self, i: int):
-        return self.images[i], self.targets[i]
+TensorDataset = load_example().Items  # (image, label) items with ``targets``, as avalanche needs
 
 
 @pytest.fixture(scope="module")
@@ -221,14 +222,8 @@ def test_distilled_buffer_serves_replay(monkeypatch, tmp_path):
 
 
 def test_the_documented_example_runs(monkeypatch, tmp_path):
-    import importlib.util
-    from pathlib import Path
-
     monkeypatch.chdir(tmp_path)
-    path = Path(__file__).resolve().parents[1] / "examples" / "avalanche_gdumb.py"
-    spec = importlib.util.spec_from_file_location("avalanche_gdumb_example", path)
-    example = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(example)
+    example = load_example()
     accuracies = example.main(strategy="dm:iterations=2", ipc=3, epochs=8)
     assert len(accuracies) == 5 and all(0.0 <= a <= 1.0 for a in accuracies)
     assert accuracies[0] > 0.5  # two classes from 3 images each: well above chance

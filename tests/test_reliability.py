@@ -46,6 +46,12 @@ def cli_error(capsys, *args) -> str:
     return lines[0]
 
 
+def random_run(folder: Path, repeats: int) -> list[str]:
+    """``run`` of the smoke profile: random at IPC 1 with ``repeats`` networks into ``folder``."""
+    return ["run", *SMOKE, "--strategies", "random", "--ipc", "1", "--repeats", str(repeats),
+            "--output-dir", str(folder)]  # fmt: skip
+
+
 def records(folder: Path) -> list[dict]:
     return [json.loads(p.read_text()) for p in sorted(folder.glob("records/*/*.json"))]
 
@@ -119,18 +125,7 @@ def test_a_nan_buffer_is_a_failed_cell_and_is_not_saved(tmp_path):
 
 
 def test_invalid_records_are_skipped_with_one_warning_and_redone(tmp_path, capsys):
-    args = [
-        "run",
-        *SMOKE,
-        "--strategies",
-        "random",
-        "--ipc",
-        "1",
-        "--repeats",
-        "2",
-        "--output-dir",
-        str(tmp_path),
-    ]
+    args = random_run(tmp_path, repeats=2)
     assert main(args) == 0
     paths = sorted(tmp_path.glob("records/standard/*.json"))
     first, second = (json.loads(p.read_text()) for p in paths)
@@ -434,18 +429,7 @@ def test_other_commands_check_their_values_first(args, message, tmp_path, capsys
 def test_suspicious_records_are_skipped_and_redone(tmp_path):
     from benchmark.results.store import ResultStore
 
-    args = [
-        "run",
-        *SMOKE,
-        "--strategies",
-        "random",
-        "--ipc",
-        "1",
-        "--repeats",
-        "4",
-        "--output-dir",
-        str(tmp_path),
-    ]
+    args = random_run(tmp_path, repeats=4)
     assert main(args) == 0
     paths = sorted(tmp_path.glob("records/standard/*.json"))
     records = [json.loads(p.read_text()) for p in paths]
