@@ -205,7 +205,7 @@ def _positionals(argv: list[str]) -> list[str]:
     for arg in argv:
         if skip:
             skip = False
-        elif arg == "--plugin":
+        elif arg in ("--plugin", "--log-file"):  # the top-level options that take a value
             skip = True
         elif not arg.startswith("-"):
             words.append(arg)
