@@ -1,6 +1,12 @@
 """The error types users see. Each message is one sentence naming the bad value and the fix."""
 
 
+def first_line(error: BaseException, limit: int = 160) -> str:
+    """The first line of an exception's message, shortened for a one-line error ("" if it has none)."""
+    text = str(error).strip()
+    return text.splitlines()[0][:limit] if text else ""
+
+
 class BenchmarkError(Exception):
     """Base class of every error the harness raises on purpose."""
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-from benchmark.errors import DatasetNotFoundError
+from benchmark.errors import DatasetNotFoundError, first_line
 
 
 def first_folder_with(candidates: Iterable[Path], required: list[str], dataset: str, how: str):
@@ -27,7 +27,7 @@ def download(fetch, dataset: str, root: Path) -> None:
     try:
         fetch()
     except Exception as error:  # urllib, HTTP and archive errors: the download did not happen
-        reason = str(error).strip().splitlines()[0][:160] if str(error).strip() else type(error).__name__
+        reason = first_line(error) or type(error).__name__
         raise DatasetNotFoundError(
             f"{dataset} could not be downloaded into {root} ({reason}); fetch it by hand and pass --data-root"
         ) from None

@@ -16,7 +16,7 @@ import torch
 from benchmark.atomic import atomic_write_bytes
 from benchmark.distill.objective import Objective
 from benchmark.distill.parameterization import Parameterization
-from benchmark.errors import CorruptFileError, DistillationDivergedError, UserInputError
+from benchmark.errors import CorruptFileError, DistillationDivergedError, UserInputError, first_line
 from benchmark.progress import progress
 from benchmark.seeding import generator as make_generator
 from benchmark.strategy import FitContext
@@ -122,7 +122,7 @@ def _resume(context, synthetic, objective, optimizers, rng, losses) -> int:
         context.resumed_wall_s = float(state.get("wall_s", 0.0))
         return int(state["iteration"])
     except Exception as error:  # truncated, tampered or from other code: never trusted
-        reason = str(error).strip().splitlines()[0][:160] if str(error).strip() else type(error).__name__
+        reason = first_line(error) or type(error).__name__
         raise CorruptFileError(
             f"the distillation checkpoint {path} cannot be resumed ({type(error).__name__}: {reason}); "
             "re-run with --force to start this buffer afresh"

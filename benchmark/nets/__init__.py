@@ -18,7 +18,7 @@ def check_network(name: str, channels: int, image_size: int, num_classes: int, *
     images: instance norm over a 1×1 map needs more than one value per channel, as training has."""
     import torch
 
-    from benchmark.errors import UserInputError
+    from benchmark.errors import UserInputError, first_line
 
     try:
         net = create_network(name, channels, image_size, num_classes, **options)
@@ -27,7 +27,7 @@ def check_network(name: str, channels: int, image_size: int, num_classes: int, *
     except UserInputError:
         raise
     except Exception as error:  # any failure to build or run it: the user's choice of network
-        reason = str(error).strip().splitlines()[0][:160] if str(error).strip() else ""
+        reason = first_line(error)
         raise UserInputError(
             f"network {name} (options {options or 'none'}) cannot take {channels}×{image_size}×{image_size} "
             f"images ({type(error).__name__}: {reason}); choose another network or other options"

@@ -17,7 +17,7 @@ import warnings
 from pathlib import Path
 
 from benchmark.atomic import atomic_write_json
-from benchmark.errors import BenchmarkWarning, UserInputError
+from benchmark.errors import BenchmarkWarning, UserInputError, first_line
 from benchmark.results.record import Record
 
 
@@ -117,7 +117,7 @@ def read_record(path: Path) -> Record | None:
     try:
         record = Record.from_json(json.loads(path.read_text()))
     except (ValueError, TypeError, UnicodeDecodeError, OSError) as error:
-        reason = str(error).splitlines()[0][:200] if str(error) else type(error).__name__
+        reason = first_line(error, 200) or type(error).__name__
         warnings.warn(f"ignoring {path}: not a valid record ({reason})", BenchmarkWarning, stacklevel=2)
         return None
     if record.key != path.stem:
