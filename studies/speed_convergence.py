@@ -1,10 +1,11 @@
 """SPEED against its baselines at converged schedules (issue 24): curves on the validation split.
 
-Each trial is one long distillation at Fashion-MNIST IPC 1 (distillation seed 0 unless a trial names another, quick profile
-objective settings, quick experts: 4 ConvNet-32 × 6 epochs on 200 images per class); the buffer is
-saved at every snapshot iteration and each snapshot trains ``REPEATS`` fresh ConvNet-128s with the
-quick standard recipe (300 epochs, per-sample DSA, lr = the buffer's learned lr or 0.01), measured
-on the **validation** split (6,000 held-out training images; the test split is never read here).
+Each trial is one long distillation at Fashion-MNIST IPC 1 (distillation seed 0 unless the trial
+names another; quick profile objective settings; quick experts: 4 ConvNet-32 × 6 epochs on 200
+images per class); the buffer is saved at every snapshot iteration and each snapshot trains
+``REPEATS`` fresh ConvNet-128s with the quick standard recipe (300 epochs, per-sample DSA, lr = the
+buffer's learned lr or 0.01), measured on the **validation** split (6,000 held-out training images;
+the test split is never read here).
 Evaluation seeds are shared by every trial and snapshot (repeat r uses the same network init and
 batch order everywhere), so differences between points are paired.
 
