@@ -23,3 +23,23 @@ def test_networks_run_on_28_and_32_pixels(name, shape):
 
 def test_convnet_sees_28_pixels_as_32():
     assert create_network("ConvNet", 1, 28, 10).embedding_dim == 2048
+
+
+@pytest.mark.parametrize("shape", [(5, 3, 28, 28), (4, 32, 7, 7), (2, 8, 9, 6), (3, 1, 2, 2)])
+def test_fast_average_pooling_is_bitwise_avg_pool2d_values_and_gradients(shape):
+    from benchmark.nets.layers import AvgPool2x2
+
+    x = torch.randn(*shape, generator=torch.Generator().manual_seed(0)) * 7
+    grad = torch.randn(shape[0], shape[1], shape[2] // 2, shape[3] // 2)
+    results = []
+    for pool in (torch.nn.AvgPool2d(2, 2), AvgPool2x2()):
+        leaf = x.clone().requires_grad_()
+        out = pool(leaf)
+        out.backward(grad)
+        results.append((out, leaf.grad))
+    assert torch.equal(results[0][0], results[1][0]) and torch.equal(results[0][1], results[1][1])
+    # channels-last input takes PyTorch's own kernel; the gradient of the gradient exists (TM)
+    channels_last = x.contiguous(memory_format=torch.channels_last)
+    assert torch.equal(AvgPool2x2()(channels_last), results[0][0])
+    small = torch.randn(2, 2, 4, 4, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradgradcheck(AvgPool2x2(), (small,))

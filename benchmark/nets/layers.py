@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
 from benchmark.errors import UserInputError
 
@@ -32,9 +34,41 @@ def activation_layer(name: str) -> nn.Module:
     return ACTIVATIONS[name]()
 
 
+class _SumOfStridedViews(torch.autograd.Function):
+    """2×2 average pooling, stride 2, of a contiguous NCHW tensor, as four strided views added in
+    the order PyTorch's kernel adds a window and divided by 4: bitwise the same values, about 3×
+    faster on CPU than ``avg_pool2d``'s NCHW kernel. The backward is ``avg_pool2d``'s own."""
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(x)
+        h, w = x.shape[-2] // 2 * 2, x.shape[-1] // 2 * 2  # an odd last row/column is dropped
+        return (
+            ((x[..., 0:h:2, 0:w:2] + x[..., 0:h:2, 1:w:2]) + x[..., 1:h:2, 0:w:2]) + x[..., 1:h:2, 1:w:2]
+        ) / 4
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> torch.Tensor:
+        (x,) = ctx.saved_tensors
+        return torch.ops.aten.avg_pool2d_backward(grad, x, [2, 2], [2, 2], [0, 0], False, True, None)
+
+
+class AvgPool2x2(nn.AvgPool2d):
+    """``nn.AvgPool2d(2, 2)`` with a faster CPU forward for contiguous NCHW input (the DM/DC embedding
+    networks; channels-last input, as evaluation and the TM student use, has a fast kernel already)."""
+
+    def __init__(self):
+        super().__init__(2, 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.device.type == "cpu" and x.dim() == 4 and x.is_contiguous():
+            return _SumOfStridedViews.apply(x)
+        return F.avg_pool2d(x, 2, 2)
+
+
 def pooling_layer(name: str) -> nn.Module:
     if name == "avgpool":
-        return nn.AvgPool2d(2, 2)
+        return AvgPool2x2()
     if name == "maxpool":
         return nn.MaxPool2d(2, 2)
     if name == "none":
