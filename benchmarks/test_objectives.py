@@ -78,8 +78,14 @@ def test_tm_iteration_against_the_frozen_baseline(benchmark):
             times[name].append(time.perf_counter() - start)
     ratios = [f / d for f, d in zip(times["frozen"], times["default"], strict=True)]
     load_after = os.getloadavg()
-    info = {"frozen_s": times["frozen"], "default_s": times["default"], "ratios": ratios,
-            "median_ratio": statistics.median(ratios), "load_before": load_before, "load_after": load_after}
+    info = {
+        "frozen_s": times["frozen"],
+        "default_s": times["default"],
+        "ratios": ratios,
+        "median_ratio": statistics.median(ratios),
+        "load_before": load_before,
+        "load_after": load_after,
+    }
     benchmark.extra_info.update(info)
     frozen_s, default_s = statistics.median(times["frozen"]), statistics.median(times["default"])
     print(f"\nTM iteration: frozen {frozen_s:.2f} s, default {default_s:.2f} s, ratio "
