@@ -13,7 +13,16 @@ from typing import Any, ClassVar
 
 from benchmark.distill.strategy import DistillationStrategy
 from benchmark.errors import BenchmarkError
-from speed.planner import QUICK, dataset_shape, default_architecture, family, lam_rule, paper_preset, plan
+from speed.planner import (
+    QUICK,
+    dataset_shape,
+    default_architecture,
+    default_lam,
+    family,
+    lam_rule,
+    paper_preset,
+    plan,
+)
 
 PAPER_ITERATIONS = 20000
 PAPER_EXPERT_EPOCHS = 2
@@ -79,7 +88,7 @@ class SpeedStrategy(DistillationStrategy):
             preset |= QUICK_TM_OPTIMISATION if objective == "tm" else QUICK_OTHER_OPTIMISATION
         if objective == "tm":
             preset |= TM_STUDENT
-        preset |= default_architecture(dataset, ipc)
+        preset |= default_architecture(dataset, ipc, objective)
         row = paper_preset(dataset, ipc)
         if row is not None:
             preset["lam"] = row["lam"]
@@ -89,7 +98,7 @@ class SpeedStrategy(DistillationStrategy):
                 tm = {key: row[key] for key in TM_KEYS} | {"expert_epochs": PAPER_EXPERT_EPOCHS}
                 preset |= {key: value for key, value in tm.items() if key in accepted}
         else:
-            lam = _rule_lam(dataset, ipc, preset)
+            lam = default_lam(dataset, ipc, objective) or _rule_lam(dataset, ipc, preset)
             if lam is not None:
                 preset["lam"] = lam
             if profile == "quick" and (family(dataset), ipc) in QUICK:

@@ -40,9 +40,10 @@ def test_imagenet_lambda_depends_on_subset():
     assert paper_preset("fashion_mnist", 1) is None
 
 
-def test_fashion_mnist_default_fits_native_budget():
-    result = plan(10, 1, (1, 28, 28), **default_architecture("fashion_mnist", 1))
-    assert result.budget == 7840 and result.total <= 7840 and result.images_per_class >= 10
+@pytest.mark.parametrize("objective,per_class", [("tm", 6), ("dm", 14)])
+def test_fashion_mnist_default_fits_native_budget(objective, per_class):
+    result = plan(10, 1, (1, 28, 28), **default_architecture("fashion_mnist", 1, objective))
+    assert result.budget == 7840 and result.total <= 7840 and result.images_per_class == per_class
 
 
 @pytest.mark.parametrize(

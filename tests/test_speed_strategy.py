@@ -39,7 +39,12 @@ def test_quick_presets_depend_on_objective():
     assert dm["lr_saet"] == dm["lr_scm"] == dm["lr_freenet"] == 3e-3  # the validation study's choice
     # 1,000 iterations: the convergence study's better schedule on validation (300 was not converged)
     assert (dm["dim"], dm["k"], dm["patch"]) == (24, 12, 4) and dm["iterations"] == 1000
-    assert SpeedStrategy.presets("quick", "fashion_mnist", 1, {})["iterations"] == 300  # TM: flat 300→1,000
+    tm1 = SpeedStrategy.presets("quick", "fashion_mnist", 1, {})
+    assert tm1["iterations"] == 300  # TM: flat from 300 to 1,000
+    # TM's own quick row (the study's architecture H, with the λ it was measured at); DM keeps A
+    assert {k: tm1[k] for k in ("dim", "tokens", "heads", "k", "depth", "patch", "lam")} == dict(
+        dim=12, tokens=12, heads=2, k=36, depth=1, patch=4, lam=5e-6
+    )
     assert dm["lam"] == 5e-6  # 0.064 / (N·H·J) with N = 140, H = 2, J = 49
     tm = SpeedStrategy.presets("quick", "digits", 1, {})
     assert tm["optimizer"] == "sgd" and tm["patch"] == 2
