@@ -216,6 +216,8 @@ def _figure(rows: dict[str, dict[int, list[float]]], path: Path) -> None:
     plt.rcParams["svg.fonttype"] = "none"  # editable text
     fig, ax = plt.subplots(figsize=(6.5, 4))
     for trial, points in rows.items():
+        if len(points) < 2:  # architecture points are one schedule each: in the table, not the curves
+            continue
         xs = sorted(points)
         means = [sum(points[n]) / len(points[n]) for n in xs]
         ax.plot(xs, means, marker="o", label=trial)
