@@ -298,6 +298,18 @@ def test_planned_keys_that_change_with_ipc_keep_one_row(tmp_path):
     assert labels == {"dm", "speed:objective=dm:k=6", "speed:objective=dm:k=12", "speed:objective=dm:k=24"}
 
 
+def test_specs_with_other_objectives_are_told_apart_by_the_objective_alone(tmp_path):
+    """SPEED × TM and SPEED × DM differ in most keys (their own presets): the labels name the objective
+    only; keys are shown where two specs of the same objective differ."""
+    store = ResultStore(tmp_path)
+    for spec in ("speed:dim=12:k=36:tokens=12:objective=tm", "speed:dim=24:k=12:tokens=16:objective=dm",
+                 "speed:dim=24:k=6:tokens=16:objective=dm"):  # fmt: skip
+        cfg = config("fashion_mnist", "standard", "quick", spec, 1)
+        store.put(Record(cfg, "ok", metrics={"accuracy": 0.5}, storage=7000, budget=7840))
+    labels = {row[0] for row in _table(store, "standard").rows("measured")}
+    assert labels == {"speed", "speed:objective=dm:k=12", "speed:objective=dm:k=6"}
+
+
 def test_page_ranks_filters_and_is_well_formed(store):
     from html.parser import HTMLParser
 

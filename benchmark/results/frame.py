@@ -76,10 +76,11 @@ def results_frame(records: list[Record]) -> pd.DataFrame:
     extra = pd.DataFrame(
         [
             {
-                "key": r.key, "buffer": r.buffer, "recipe_epochs": (r.config.get("eval_recipe") or {}).get("epochs"),
+                "key": r.key, "buffer": r.buffer,
+                "recipe_epochs": (r.config.get("eval_recipe") or {}).get("epochs"),
                 "distill_s": r.wall_time_s.get("distill"), "evaluate_s": r.wall_time_s.get("evaluate"),
-                "git_commit": r.code.get("git_commit"), "version": r.code.get("version"), "created": r.created,
-                "threads": r.runtime.get("threads"), "device": r.runtime.get("device"),
+                "git_commit": r.code.get("git_commit"), "version": r.code.get("version"),
+                "created": r.created, "threads": r.runtime.get("threads"), "device": r.runtime.get("device"),
             }
             for r in by_key.values()
         ]
@@ -121,19 +122,26 @@ def strategy_labels(specs, cells=None) -> dict[str, str]:
     Without ``cells`` all specs count as one cell."""
     parsed = {spec: parse_spec(spec) for spec in specs}
     cells = [(spec, None) for spec in parsed] if cells is None else list(cells)
-    specs_per_cell: dict[tuple[str, object], set[str]] = {}
+
+    # specs that differ in a component (SPEED × TM, SPEED × DM) are told apart by it alone: only the
+    # keys varying among specs with the same name and components are shown
+    def family(spec: str) -> tuple:
+        params = parsed[spec].params
+        return (parsed[spec].name, *(format_value(params.get(k)) for k in COMPONENT_KEYS))
+
+    specs_per_cell: dict[tuple, set[str]] = {}
     for spec, ipc in cells:
-        specs_per_cell.setdefault((parsed[spec].name, ipc), set()).add(spec)
-    varying: dict[str, set[str]] = {}
-    for (name, _), group in specs_per_cell.items():
+        specs_per_cell.setdefault((family(spec), ipc), set()).add(spec)
+    varying: dict[tuple, set[str]] = {}
+    for (group_family, _), group in specs_per_cell.items():
         keys = {k for spec in group for k in parsed[spec].params}
-        varying.setdefault(name, set()).update(
+        varying.setdefault(group_family, set()).update(
             k for k in keys if len({format_value(parsed[s].params.get(k)) for s in group}) > 1
         )
     labels = {}
     for spec, value in parsed.items():
         params = value.params
-        shown = varying.get(value.name, set()) | _non_default_components(value.name, params)
+        shown = varying.get(family(spec), set()) | _non_default_components(value.name, params)
         order = [k for k in COMPONENT_KEYS if k in shown] + sorted(k for k in shown - set(COMPONENT_KEYS))
         extra = ":".join(f"{k}={format_value(params[k])}" for k in order if k in params)
         labels[spec] = f"{value.name}:{extra}" if extra else value.name

@@ -138,9 +138,9 @@ CONFIG_TYPES = {
     "distill_seed": (int,), "repeat": (int,), "eval_seed": (int,), "seed": (int,), "eval_recipe": MAPPING,
 }  # fmt: skip
 FIELD_TYPES = {
-    "key": TEXT, "status": TEXT, "metrics": MAPPING, "storage": NUMBER, "budget": NUMBER, "learned_lr": NUMBER,
-    "wall_time_s": MAPPING, "error": TEXT, "numbers": MAPPING, "buffer": TEXT, "role": TEXT, "code": MAPPING,
-    "runtime": MAPPING, "created": TEXT, "command": TEXT,
+    "key": TEXT, "status": TEXT, "metrics": MAPPING, "storage": NUMBER, "budget": NUMBER,
+    "learned_lr": NUMBER, "wall_time_s": MAPPING, "error": TEXT, "numbers": MAPPING, "buffer": TEXT,
+    "role": TEXT, "code": MAPPING, "runtime": MAPPING, "created": TEXT, "command": TEXT,
 }  # fmt: skip
 
 
