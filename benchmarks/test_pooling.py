@@ -1,0 +1,44 @@
+"""Average pooling in DM's embedding network: the strided-view forward against PyTorch's NCHW kernel.
+
+Shape: the quick DM embedding of one SPEED × DM iteration at Fashion-MNIST IPC 1 (10 classes × 64
+real images + 140 synthetic ones, ConvNet width 32, first block: 780 × 32 × 28 × 28). One round =
+forward + backward of each, alternating in one process; the ratio (PyTorch / ours, median of the
+rounds) and the load average go to ``extra_info`` and are printed (``-s``).
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import time
+
+import torch
+import torch.nn.functional as F
+
+
+def test_average_pooling_against_pytorchs_kernel(benchmark):
+    from benchmark.nets.layers import AvgPool2x2
+
+    x = torch.randn(780, 32, 28, 28, generator=torch.Generator().manual_seed(0))
+    grad = torch.randn(780, 32, 14, 14, generator=torch.Generator().manual_seed(1))
+    ours = AvgPool2x2()
+
+    def timed(pool) -> float:
+        leaf = x.clone().requires_grad_()
+        start = time.perf_counter()
+        pool(leaf).backward(grad)
+        return time.perf_counter() - start
+
+    times: dict[str, list[float]] = {"pytorch": [], "ours": []}
+    load_before = os.getloadavg()[0]
+    for _ in range(int(os.environ.get("BENCH_ROUNDS", "5"))):
+        times["pytorch"].append(timed(lambda t: F.avg_pool2d(t, 2, 2)))
+        times["ours"].append(timed(ours))
+    benchmark.pedantic(lambda: timed(ours), rounds=1, iterations=1)
+    ratio = statistics.median(times["pytorch"]) / statistics.median(times["ours"])
+    benchmark.extra_info |= {"pytorch_s": times["pytorch"], "ours_s": times["ours"], "ratio": ratio,
+                             "load_before": load_before, "load_after": os.getloadavg()[0]}  # fmt: skip
+    print(
+        f"\naverage pooling fwd+bwd {tuple(x.shape)}: PyTorch {statistics.median(times['pytorch']):.3f} s, "
+        f"ours {statistics.median(times['ours']):.3f} s, {ratio:.2f}× (load {load_before:.1f})"
+    )
