@@ -1,4 +1,5 @@
-"""Shared set-up of the performance benchmarks: 2 torch threads and quiet progress.
+"""Shared set-up of the performance benchmarks: 2 torch threads, quiet progress, and the engine's
+kept freed memory (benchmark/allocator.py), so every path is measured as a run executes it.
 
 Run with ``make bench`` (``pytest benchmarks --benchmark-only``); plain ``pytest`` never collects
 this folder (``testpaths = ["tests"]``).
@@ -11,7 +12,10 @@ import os
 import pytest
 import torch
 
+from benchmark.allocator import keep_freed_memory
+
 os.environ.setdefault("BENCHMARK_PROGRESS", "0")
+keep_freed_memory()
 THREADS = int(os.environ.get("BENCH_THREADS", "2"))
 
 
