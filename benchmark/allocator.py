@@ -10,16 +10,18 @@ spent a quarter of its time in the kernel and ran 1.4× slower than with the mem
 process).
 
 ``keep_freed_memory()`` serves every request below 1 GiB from the heap and never trims below
-2 GiB of free top, so a step reuses the pages the previous step freed. Peak memory is not raised
-by the settings themselves (the heap holds what was freed for reuse, not extra); the resident size
-stays at the run's peak instead of falling between steps. ``glibc_defaults()`` restores glibc's
-own settings (for alternating benchmark rounds). Elsewhere than glibc both do nothing.
+2 GiB of free top, so a step reuses the pages the previous step freed. The price is memory: freed
+blocks stay resident and the heap fragments (one Fashion-MNIST evaluation's peak went from 2.27 to
+2.7-3.2 GiB; docs/performance.md). A user who sets glibc's own variables ``MALLOC_MMAP_THRESHOLD_``
+or ``MALLOC_TRIM_THRESHOLD_`` (e.g. ``MALLOC_TRIM_THRESHOLD_=131072`` for glibc's behaviour) keeps
+them: then nothing is changed. Elsewhere than glibc nothing is changed either.
 """
 
 from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import os
 import sys
 
 # mallopt parameters (malloc.h)
@@ -27,7 +29,7 @@ M_TRIM_THRESHOLD = -1
 M_MMAP_THRESHOLD = -3
 
 KEPT = {M_MMAP_THRESHOLD: 1 << 30, M_TRIM_THRESHOLD: (1 << 31) - 1}
-GLIBC_DEFAULTS = {M_MMAP_THRESHOLD: 128 * 1024, M_TRIM_THRESHOLD: 128 * 1024}
+USER_SETTINGS = ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_")
 
 
 def _mallopt():
@@ -41,18 +43,9 @@ def _mallopt():
     return libc.mallopt if hasattr(libc, "gnu_get_libc_version") else None
 
 
-def _apply(settings: dict[int, int]) -> bool:
-    mallopt = _mallopt()
-    if mallopt is None:
-        return False
-    return all(mallopt(parameter, value) == 1 for parameter, value in settings.items())
-
-
 def keep_freed_memory() -> bool:
     """Serve allocations below 1 GiB from the heap and keep its freed top; True where applied."""
-    return _apply(KEPT)
-
-
-def glibc_defaults() -> bool:
-    """glibc's start-up thresholds (note: setting them also ends glibc's dynamic threshold)."""
-    return _apply(GLIBC_DEFAULTS)
+    mallopt = _mallopt()
+    if mallopt is None or any(name in os.environ for name in USER_SETTINGS):
+        return False
+    return all(mallopt(parameter, value) == 1 for parameter, value in KEPT.items())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -42,10 +43,22 @@ print(mapped_while_alive() == 0, libc.mallinfo2().fordblks >= SIZE)
 """
 
 
+def probe(**environment: str) -> list[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")} | environment
+    done = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, check=True, env=env)
+    return done.stdout.split()
+
+
 @pytest.mark.skipif(_mallopt() is None, reason="glibc's mallopt is needed")
 def test_engine_keeps_freed_tensor_memory_in_the_heap():
-    out = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, check=True)
-    mapped_by_default, heap_with_engine, kept_after_free = out.stdout.split()
+    mapped_by_default, heap_with_engine, kept_after_free = probe()
     assert mapped_by_default == "True"  # the probe sees glibc's own behaviour first
     assert heap_with_engine == "True"
     assert kept_after_free == "True"
+
+
+@pytest.mark.skipif(_mallopt() is None, reason="glibc's mallopt is needed")
+def test_users_own_glibc_settings_are_kept():
+    mapped_by_default, heap_with_engine, _ = probe(MALLOC_TRIM_THRESHOLD_="131072")
+    assert mapped_by_default == "True"
+    assert heap_with_engine == "False"  # the engine left the user's malloc settings alone
