@@ -11,8 +11,8 @@ process).
 
 ``keep_freed_memory()`` serves every request below 1 GiB from the heap and never trims below
 2 GiB of free top, so a step reuses the pages the previous step freed. The price is memory: freed
-blocks stay resident and the heap fragments (one Fashion-MNIST evaluation's peak went from 2.27 to
-2.7-3.2 GiB; docs/performance.md). A user who sets glibc's own variables ``MALLOC_MMAP_THRESHOLD_``
+blocks stay resident and the heap fragments (one Fashion-MNIST evaluation's peak went from 2.16 to
+2.56-3.05 GiB; docs/performance.md). A user who sets glibc's own variables ``MALLOC_MMAP_THRESHOLD_``
 or ``MALLOC_TRIM_THRESHOLD_`` (e.g. ``MALLOC_TRIM_THRESHOLD_=131072`` for glibc's behaviour) keeps
 them: then nothing is changed. Elsewhere than glibc nothing is changed either.
 """

@@ -9,7 +9,8 @@ trained first in a process of their own (one ``experts`` row), so distillation r
 distillation only. Results go to ``<output>/costs.json`` (a re-run skips what is there); ``report``
 prints the Markdown table and least-squares fits of time and memory against the budget.
 
-    python studies/cost_growth.py run [--strategies …] [--ipcs 1,10,50] [--output results/studies/cost]
+    python studies/cost_growth.py run [--strategies …] [--ipcs 1,10,50] [--evaluate-ipcs 1,10]
+                                      [--output results/studies/cost]
     python studies/cost_growth.py ray [--output …]
     python studies/cost_growth.py report [--output …]
 """
@@ -96,9 +97,10 @@ def run(args: argparse.Namespace) -> None:
                 cli("distill", "--dataset", DATASET, "--strategy", strategy, "--ipc", str(ipc), *common)
             )
             buffer = printed.strip().splitlines()[-1]
-            distill = row(wall, peak)
-            wall, peak, _ = timed(cli("evaluate", buffer, "--network", "ConvNet", *common))
-            costs[key] = {"strategy": strategy, "ipc": ipc, "distill": distill, "evaluate": row(wall, peak)}
+            costs[key] = {"strategy": strategy, "ipc": ipc, "distill": row(wall, peak), "evaluate": None}
+            if args.evaluate_ipcs is None or ipc in args.evaluate_ipcs:
+                wall, peak, _ = timed(cli("evaluate", buffer, "--network", "ConvNet", *common))
+                costs[key]["evaluate"] = row(wall, peak)
             save(path, costs)
             print(f"{key}: {costs[key]}", flush=True)
 
@@ -124,8 +126,13 @@ def fit(ipcs: list[int], values: list[float]) -> str:
     """``a + b·ipc`` by least squares, and the log-log slope (1 = linear growth)."""
     x, y = np.array(ipcs, float), np.array(values, float)
     b, a = np.polyfit(x, y, 1)
-    exponent = np.polyfit(np.log(x), np.log(y), 1)[0] if len(x) > 1 and (y > 0).all() else float("nan")
+    exponent = np.polyfit(np.log(x), np.log(y), 1)[0] if (y > 0).all() else float("nan")
     return f"{a:.3g} + {b:.3g}·ipc (log-log slope {exponent:.2f})"
+
+
+def base(spec: str) -> str:
+    """The strategy without a shortened schedule (``speed:iterations=30`` → ``speed``)."""
+    return ":".join(part for part in spec.split(":") if not part.startswith("iterations="))
 
 
 def report(args: argparse.Namespace) -> None:
@@ -133,21 +140,24 @@ def report(args: argparse.Namespace) -> None:
     print("| strategy | ipc | distill s | distill GiB | evaluate s | evaluate GiB |")
     print("|---|---|---|---|---|---|")
     cells = [c for c in costs.values() if "strategy" in c]
-    for c in sorted(cells, key=lambda c: (STRATEGIES.index(c["strategy"]), c["ipc"])):
+    for c in sorted(cells, key=lambda c: (STRATEGIES.index(base(c["strategy"])), c["ipc"])):
         d, e = c["distill"], c["evaluate"]
-        print(f"| {c['strategy']} | {c['ipc']} | {d['wall_s']:.1f} | {d['peak_gib']:.2f} | "
-              f"{e['wall_s']:.1f} | {e['peak_gib']:.2f} |")  # fmt: skip
+        evaluated = f"{e['wall_s']:.1f} | {e['peak_gib']:.2f}" if e else "not run | not run"
+        print(f"| {c['strategy']} | {c['ipc']} | {d['wall_s']:.1f} | {d['peak_gib']:.2f} | {evaluated} |")
     print()
-    for strategy in STRATEGIES:
-        mine = sorted((c for c in cells if c["strategy"] == strategy), key=lambda c: c["ipc"])
-        if len(mine) < 2:
-            continue
-        ipcs = [c["ipc"] for c in mine]
+    for strategy in STRATEGIES:  # growth over the budgets measured at the strategy's own schedule
         for phase in ("distill", "evaluate"):
-            if strategy == "random" and phase == "distill":
+            mine = sorted(
+                (c for c in cells if base(c["strategy"]) == strategy and c[phase]
+                 and (phase == "evaluate" or c["strategy"] == strategy)),
+                key=lambda c: c["ipc"],
+            )  # fmt: skip
+            if len(mine) < 2 or (strategy == "random" and phase == "distill"):
                 continue
-            print(f"- {strategy} {phase}: time {fit(ipcs, [c[phase]['wall_s'] for c in mine])}; "
-                  f"memory {fit(ipcs, [c[phase]['peak_gib'] for c in mine])} GiB")  # fmt: skip
+            ipcs = [c["ipc"] for c in mine]
+            print(f"- {strategy} {phase} (ipc {', '.join(map(str, ipcs))}): time "
+                  f"{fit(ipcs, [c[phase]['wall_s'] for c in mine])} s; memory "
+                  f"{fit(ipcs, [c[phase]['peak_gib'] for c in mine])} GiB")  # fmt: skip
     for key, value in costs.items():
         if "strategy" not in value:
             print(f"- {key}: {value}")
@@ -160,6 +170,8 @@ def main() -> None:
     parser.add_argument("command", choices=["run", "ray", "report"])
     parser.add_argument("--strategies", type=lambda s: s.split(","), default=STRATEGIES)
     parser.add_argument("--ipcs", type=lambda s: [int(i) for i in s.split(",")], default=IPCS)
+    parser.add_argument("--evaluate-ipcs", type=lambda s: [int(i) for i in s.split(",")], default=None,
+                        help="evaluate only buffers of these budgets (default: all)")  # fmt: skip
     parser.add_argument("--output", default="results/studies/cost")
     args = parser.parse_args()
     {"run": run, "ray": ray, "report": report}[args.command](args)
