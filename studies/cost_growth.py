@@ -22,6 +22,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -48,15 +49,16 @@ OBJECTIVES.get("tm")(data, resolved.config, 0, context).expert_files()
 
 def timed(command: list[str]) -> tuple[float, float, str]:
     """(wall s, peak resident GiB, stdout) of one child process, waited for with ``wait4`` so the
-    peak is that child's own; raises if it fails."""
+    peak is that child's own; raises with the end of its stderr if it fails."""
     start = time.perf_counter()
-    with open(os.devnull, "w") as devnull:
-        child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=devnull, text=True)
+    with tempfile.TemporaryFile("w+") as errors:
+        child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=errors, text=True)
         out = child.stdout.read()
         _, status, usage = os.wait4(child.pid, 0)
-    wall = time.perf_counter() - start
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise RuntimeError(f"{' '.join(command)} failed (exit {os.waitstatus_to_exitcode(status)})")
+        wall = time.perf_counter() - start
+        if os.waitstatus_to_exitcode(status) != 0:
+            errors.seek(0)
+            raise RuntimeError(f"{' '.join(command)} failed:\n{errors.read()[-2000:]}")
     return wall, usage.ru_maxrss / 2**20, out
 
 
