@@ -83,23 +83,13 @@ def _frozen_tm_iteration_seconds() -> float:
 
     import torch
 
-    from benchmarks.frozen_tm import FrozenTM
-    from benchmarks.test_objectives import _speed_tm_preset
+    from benchmarks.test_objectives import _frozen_iteration, _speed_tm_preset
 
-    objective, synthetic, (theta0, target) = _speed_tm_preset()
-    frozen = FrozenTM(objective.net, syn_steps=10, batch_syn=128, momentum=0.9, alpha=0.01)
+    iteration = _frozen_iteration(*_speed_tm_preset())
     generator = torch.Generator().manual_seed(1)
-
-    def iteration():
-        images, labels = synthetic.synthesize()
-        loss = frozen.loss(images, labels, theta0, target, generator) + synthetic.regularizer()
-        loss.backward()
-        for p in [*synthetic.parameters(), frozen.alpha]:
-            p.grad = None
-
-    iteration()
+    iteration(generator)
     start = time.perf_counter()
-    iteration()
+    iteration(generator)
     return time.perf_counter() - start
 
 

@@ -48,15 +48,14 @@ def _speed_tm_preset(syn_steps: int = 10, **overrides):
     return objective, synthetic, (theta0, target)
 
 
-def test_tm_iteration_against_the_frozen_baseline(benchmark):
-    """One TM iteration, today's default path against the frozen pre-optimisation full graph
-    (benchmarks/frozen_tm.py, 0.95× the published code), alternating rounds in one process."""
+def _frozen_iteration(objective, synthetic, endpoints):
+    """One iteration of the frozen baseline on the same SPEED set and expert endpoints."""
     from benchmarks.frozen_tm import FrozenTM
 
-    objective, synthetic, (theta0, target) = _speed_tm_preset()
+    theta0, target = endpoints
     frozen = FrozenTM(objective.net, syn_steps=10, batch_syn=128, momentum=0.9, alpha=0.01)
 
-    def frozen_iteration(generator):
+    def iteration(generator):
         images, labels = synthetic.synthesize()
         loss = (
             frozen.loss(images, labels.to(images.device), theta0, target, generator) + synthetic.regularizer()
@@ -64,6 +63,16 @@ def test_tm_iteration_against_the_frozen_baseline(benchmark):
         loss.backward()
         for p in [*synthetic.parameters(), frozen.alpha]:
             p.grad = None
+
+    return iteration
+
+
+def test_tm_iteration_against_the_frozen_baseline(benchmark):
+    """One TM iteration, today's default path against the frozen pre-optimisation full graph
+    (benchmarks/frozen_tm.py, 0.95× the published code), alternating rounds in one process."""
+
+    objective, synthetic, endpoints = _speed_tm_preset()
+    frozen_iteration = _frozen_iteration(objective, synthetic, endpoints)
 
     rounds = int(os.environ.get("BENCH_ROUNDS", "3"))
     load_before = os.getloadavg()
