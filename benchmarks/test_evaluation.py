@@ -58,12 +58,13 @@ def _step_flops(net, x, y) -> int:
 
 
 VARIANTS = {
+    # benchmark/training/evaluate.py's default for ConvNet below 100,000 image passes (NCHW, eager)
     "eager": {"channels_last": False, "compile": False},
-    # benchmark/training/evaluate.py's default below 100,000 image passes (channels-last, eager)
+    # the layout evaluation picks for batch-norm networks (training_layout)
     "channels_last": {"channels_last": True, "compile": False},
-    # torch.compile (inductor): fuses GroupNorm, ReLU and pooling, forward and backward
+    # evaluate.py's default from 100,000 image passes: torch.compile (inductor) fuses GroupNorm,
+    # ReLU and pooling, forward and backward
     "compiled": {"channels_last": False, "compile": True},
-    # evaluate.py's default from 100,000 image passes (channels-last + torch.compile)
     "channels_last_compiled": {"channels_last": True, "compile": True},
     # `--precision bf16` (opt-in): forward and loss under bfloat16 autocast, eager and compiled
     "channels_last_bf16": {"channels_last": True, "compile": False, "bf16": True},
@@ -113,4 +114,55 @@ def test_evaluation_flop_rate(benchmark, variant):
     print(
         f"\n{variant}: {flops / 1e9:.1f} GFLOP/step, {rate:.1f} GFLOP/s, matmul peak {peak:.1f} GFLOP/s, "
         f"{100 * ratio:.1f} % of peak (target {100 * TARGET:.0f} %), load {os.getloadavg()[0]:.1f}"
+    )
+
+
+LAYOUT_NETWORKS = ["ConvNet", "ResNet18", "ResNet18BN", "VGG11", "AlexNet"]
+
+
+@pytest.mark.parametrize("network", LAYOUT_NETWORKS)
+def test_training_layout_per_network(benchmark, network):
+    """One SGD step (batch 256, 32×32×3) in NCHW and in channels-last, alternating rounds in one
+    process (median of four steps each round after two warm-ups); the ratio NCHW / channels-last
+    time (median of the rounds) and the layout ``training_layout`` picks go to ``extra_info``."""
+    import statistics
+    import time
+
+    from benchmark.nets import create_network
+    from benchmark.training.evaluate import training_layout
+
+    generator = torch.Generator().manual_seed(0)
+    x = torch.randn(BATCH, 3, 32, 32, generator=generator)
+    y = torch.randint(0, 10, (BATCH,), generator=generator)
+    layouts = {"nchw": torch.contiguous_format, "channels_last": torch.channels_last}
+
+    def seconds_per_step(layout) -> float:
+        torch.manual_seed(0)
+        net = create_network(network, 3, 32, 10).to(memory_format=layout)
+        optimizer = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9)
+        images, times = x.contiguous(memory_format=layout), []
+        for _ in range(6):
+            start = time.perf_counter()
+            loss = F.cross_entropy(net(images), y)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            times.append(time.perf_counter() - start)
+        return statistics.median(times[2:])
+
+    times: dict[str, list[float]] = {name: [] for name in layouts}
+    load_before = os.getloadavg()[0]
+    for _ in range(int(os.environ.get("BENCH_ROUNDS", "3"))):
+        for name, layout in layouts.items():
+            times[name].append(seconds_per_step(layout))
+    benchmark.pedantic(lambda: None, rounds=1, iterations=1)
+    nchw, channels_last = statistics.median(times["nchw"]), statistics.median(times["channels_last"])
+    picked = {v: k for k, v in layouts.items()}[training_layout(create_network(network, 3, 32, 10))]
+    benchmark.extra_info |= {"nchw_s": times["nchw"], "channels_last_s": times["channels_last"],
+                             "channels_last_speedup": nchw / channels_last, "picked": picked,
+                             "load_before": load_before, "load_after": os.getloadavg()[0]}  # fmt: skip
+    print(
+        f"\n{network} step: NCHW {nchw:.3f} s, channels-last {channels_last:.3f} s "
+        f"(channels-last {nchw / channels_last:.2f}× the speed of NCHW), evaluation picks {picked}, "
+        f"load {load_before:.1f}"
     )

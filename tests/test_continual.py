@@ -48,7 +48,7 @@ def test_class_orders_equal_numpys(seed):
     assert class_order(seed, 100) == np.random.permutation(100).tolist()
 
 
-def test_avalanche_steps_hold_each_class_once_in_order():
+def test_steps_hold_each_class_once_in_order():
     train = torch.arange(100) % 10
     test = torch.arange(50) % 10
     order = class_order(2, 10)
@@ -59,6 +59,40 @@ def test_avalanche_steps_hold_each_class_once_in_order():
         assert len(step.train_indices) == 20 and len(step.test_indices) == 10
     with pytest.raises(UserInputError, match="does not divide the 10 classes"):
         class_incremental_steps(train, test, order, 3)
+
+
+class _IndexDataset(torch.utils.data.Dataset):
+    """Each item is its own index and label: an avalanche experience then names its images."""
+
+    def __init__(self, labels: torch.Tensor):
+        self.targets = labels.tolist()
+
+    def __len__(self) -> int:
+        return len(self.targets)
+
+    def __getitem__(self, i: int):
+        return i, self.targets[i]
+
+
+@pytest.mark.parametrize("seed", [0, 3])
+def test_steps_equal_avalanches_class_incremental_benchmark(seed):
+    from avalanche.benchmarks.scenarios.supervised import class_incremental_benchmark
+
+    generator = torch.Generator().manual_seed(seed)
+    train, test = (
+        torch.randint(0, 10, (300,), generator=generator),
+        torch.randint(0, 10, (90,), generator=generator),
+    )
+    order = class_order(seed, 10)
+    scenario = class_incremental_benchmark(
+        {"train": _IndexDataset(train), "test": _IndexDataset(test)}, class_order=order, num_experiences=5
+    )
+    steps = class_incremental_steps(train, test, order, 5)
+    streams = zip(steps, scenario.train_stream, scenario.test_stream, strict=True)
+    for step, train_experience, test_experience in streams:
+        assert set(step.classes) == set(train_experience.classes_in_this_experience)
+        assert step.train_indices.tolist() == sorted(item[0] for item in train_experience.dataset)
+        assert step.test_indices.tolist() == sorted(item[0] for item in test_experience.dataset)
 
 
 def test_each_step_sees_only_its_classes_memory_grows_and_tests_on_seen_classes(tmp_path, monkeypatch):

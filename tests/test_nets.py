@@ -25,19 +25,24 @@ def test_convnet_sees_28_pixels_as_32():
     assert create_network("ConvNet", 1, 28, 10).embedding_dim == 2048
 
 
-@pytest.mark.parametrize("shape", [(5, 3, 28, 28), (4, 32, 7, 7), (2, 8, 9, 6), (3, 1, 2, 2)])
+@pytest.mark.parametrize(
+    "shape", [(5, 3, 28, 28), (4, 32, 7, 7), (2, 8, 9, 6), (3, 1, 2, 2), (64, 32, 32, 32)]
+)
 def test_fast_average_pooling_is_bitwise_avg_pool2d_values_and_gradients(shape):
     from benchmark.nets.layers import AvgPool2x2
 
     x = torch.randn(*shape, generator=torch.Generator().manual_seed(0)) * 7
     grad = torch.randn(shape[0], shape[1], shape[2] // 2, shape[3] // 2)
+    weights = torch.randn(*shape, generator=torch.Generator().manual_seed(1))
     results = []
     for pool in (torch.nn.AvgPool2d(2, 2), AvgPool2x2()):
-        leaf = x.clone().requires_grad_()
+        leaf, upstream = x.clone().requires_grad_(), grad.clone().requires_grad_()
         out = pool(leaf)
-        out.backward(grad)
-        results.append((out, leaf.grad))
-    assert torch.equal(results[0][0], results[1][0]) and torch.equal(results[0][1], results[1][1])
+        (input_grad,) = torch.autograd.grad(out, leaf, upstream, create_graph=True)
+        # the gradient of a function of the input gradient (DC's gradient matching)
+        (upstream_grad,) = torch.autograd.grad((input_grad * weights).sum(), upstream)
+        results.append((out, input_grad, upstream_grad))
+    assert all(torch.equal(ours, theirs) for ours, theirs in zip(*results, strict=True))
     # channels-last input takes PyTorch's own kernel; the gradient of the gradient exists (TM)
     channels_last = x.contiguous(memory_format=torch.channels_last)
     assert torch.equal(AvgPool2x2()(channels_last), results[0][0])

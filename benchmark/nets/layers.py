@@ -9,7 +9,13 @@ import torch.nn.functional as F
 from benchmark.errors import UserInputError
 
 NORMS = ("instancenorm", "batchnorm", "layernorm", "groupnorm", "none")
-ACTIVATIONS = {"relu": nn.ReLU, "sigmoid": nn.Sigmoid, "leakyrelu": lambda: nn.LeakyReLU(0.01)}
+# ReLU in place: the norms before it keep their input, not their output, for the backward, and
+# rewriting the normalised map saves a pass over the largest activation of each block.
+ACTIVATIONS = {
+    "relu": lambda: nn.ReLU(inplace=True),
+    "sigmoid": nn.Sigmoid,
+    "leakyrelu": lambda: nn.LeakyReLU(0.01),
+}
 POOLINGS = ("avgpool", "maxpool", "none")
 
 
@@ -34,37 +40,31 @@ def activation_layer(name: str) -> nn.Module:
     return ACTIVATIONS[name]()
 
 
-class _SumOfStridedViews(torch.autograd.Function):
-    """2×2 average pooling, stride 2, of a contiguous NCHW tensor, as four strided views added in
-    the order PyTorch's kernel adds a window and divided by 4: bitwise the same values, a faster CPU
-    forward than ``avg_pool2d``'s NCHW kernel (benchmarks/test_pooling.py). The backward is
-    ``avg_pool2d``'s own."""
-
-    @staticmethod
-    def forward(ctx, x: torch.Tensor) -> torch.Tensor:
-        ctx.save_for_backward(x)
-        h, w = x.shape[-2] // 2 * 2, x.shape[-1] // 2 * 2  # an odd last row/column is dropped
-        return (
-            ((x[..., 0:h:2, 0:w:2] + x[..., 0:h:2, 1:w:2]) + x[..., 1:h:2, 0:w:2]) + x[..., 1:h:2, 1:w:2]
-        ) / 4
-
-    @staticmethod
-    def backward(ctx, grad: torch.Tensor) -> torch.Tensor:
-        (x,) = ctx.saved_tensors
-        return torch.ops.aten.avg_pool2d_backward(grad, x, [2, 2], [2, 2], [0, 0], False, True, None)
-
-
 class AvgPool2x2(nn.AvgPool2d):
-    """``nn.AvgPool2d(2, 2)`` with a faster CPU forward for contiguous NCHW input (the DM/DC embedding
-    networks; channels-last input, as evaluation and the TM student use, has a fast kernel already)."""
+    """``nn.AvgPool2d(2, 2)`` with a faster CPU path for contiguous NCHW float32 input (the DM/DC
+    embedding networks and NCHW evaluation): a depthwise 2×2 convolution of stride 2 with weights
+    1/4. Scaling by 1/4 is exact, and oneDNN adds a window's four products in the order PyTorch's
+    kernel adds its four values, so values and gradients equal ``avg_pool2d``'s bit for bit
+    (tests/test_nets.py); forward and backward run 2-4× faster than its NCHW kernels
+    (benchmarks/test_pooling.py). Channels-last input (the TM student) and autocast keep
+    ``avg_pool2d``."""
 
     def __init__(self):
         super().__init__(2, 2)
+        self._weights: dict[int, torch.Tensor] = {}
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.device.type == "cpu" and x.dim() == 4 and x.is_contiguous():
-            return _SumOfStridedViews.apply(x)
+        if (
+            x.device.type == "cpu" and x.dim() == 4 and x.dtype == torch.float32 and x.is_contiguous()
+            and not torch.is_autocast_enabled("cpu")
+        ):  # fmt: skip
+            return F.conv2d(x, self._quarters(x.shape[1]), stride=2, groups=x.shape[1])
         return F.avg_pool2d(x, 2, 2)
+
+    def _quarters(self, channels: int) -> torch.Tensor:
+        if channels not in self._weights:
+            self._weights[channels] = torch.full((channels, 1, 2, 2), 0.25)
+        return self._weights[channels]
 
 
 def pooling_layer(name: str) -> nn.Module:
