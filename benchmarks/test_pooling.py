@@ -1,5 +1,6 @@
-"""Average pooling in DM's embedding network: the strided-view forward against PyTorch's NCHW kernel,
-alone and in a whole SPEED × DM continual step.
+"""Average pooling in DM's embedding network: ours (a depthwise convolution of quarters,
+benchmark/nets/layers.py) against PyTorch's NCHW kernel, alone and in a whole SPEED × DM continual
+step.
 
 Shape: the quick DM embedding of one SPEED × DM iteration at Fashion-MNIST IPC 1 (10 classes × 64
 real images + 140 synthetic ones, ConvNet width 32, first block: 780 × 32 × 28 × 28). One round =
@@ -47,7 +48,7 @@ def test_average_pooling_against_pytorchs_kernel(benchmark):
 
 def test_speed_dm_continual_step_with_pytorchs_pooling_and_ours(benchmark):
     """One SPEED × DM distillation as a continual step fits it (2 classes of Fashion-MNIST-sized
-    noise, IPC 3, 201 iterations, no real-image fit), with PyTorch's pooling forward and with ours,
+    noise, IPC 3, 201 iterations, no real-image fit), with PyTorch's pooling and with ours,
     alternating; the buffers must be the same bytes."""
     from benchmark.budget import Budget
     from benchmark.nets.layers import AvgPool2x2

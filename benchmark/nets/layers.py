@@ -45,7 +45,8 @@ class AvgPool2x2(nn.AvgPool2d):
     embedding networks and NCHW evaluation): a depthwise 2×2 convolution of stride 2 with weights
     1/4. Scaling by 1/4 is exact, and oneDNN adds a window's four products in the order PyTorch's
     kernel adds its four values, so values and gradients equal ``avg_pool2d``'s bit for bit
-    (tests/test_nets.py); forward and backward run 2-4× faster than its NCHW kernels
+    (tests/test_nets.py) wherever a window's sum is finite and its average a normal float; forward
+    and backward run about 2× faster than its NCHW kernels
     (benchmarks/test_pooling.py). Channels-last input (the TM student) and autocast keep
     ``avg_pool2d``."""
 
