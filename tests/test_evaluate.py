@@ -39,3 +39,24 @@ def test_test_subset_is_seeded_and_balanced(digits):
     part = per_class_subset(digits.test, 5)
     assert torch.bincount(part.labels).tolist() == [5] * 10
     assert torch.equal(part.images, per_class_subset(digits.test, 5).images)
+
+
+def test_instance_norm_networks_train_nchw_the_others_channels_last():
+    from benchmark.nets import create_network
+    from benchmark.training.evaluate import train_network, training_layout
+
+    layouts = {
+        name: training_layout(create_network(name, 3, 32, 10))
+        for name in ("ConvNet", "ResNet18BN", "AlexNet")
+    }
+    assert layouts == {
+        "ConvNet": torch.contiguous_format, "ResNet18BN": torch.channels_last, "AlexNet": torch.channels_last
+    }  # fmt: skip
+    images, labels = torch.randn(8, 3, 32, 32), torch.arange(8) % 10
+    for name, layout in layouts.items():
+        recipe = EvalRecipe(epochs=1, dsa=None)
+        net = train_network(
+            create_network(name, 3, 32, 10), images, labels, 0.01, recipe, 0, show_progress=False
+        )
+        weight = next(p for p in net.parameters() if p.dim() == 4)
+        assert weight.is_contiguous(memory_format=layout)
