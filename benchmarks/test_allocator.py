@@ -3,10 +3,10 @@ settings, on whole workloads: each round runs one workload in two fresh processe
 then kept, alternating; the ratio (glibc / kept, median of the rounds) and the load average go to
 ``extra_info`` and are printed (``-s``).
 
-Workloads: an evaluation training step (ConvNet-128, batch 256, channels-last eager: the default
-below 100,000 image passes), median of six steps; a SPEED × DM continual step (2 classes, IPC 3, 101
-iterations); a TM iteration at SPEED's CIFAR10 IPC 10 preset (the default path and the frozen
-baseline, each after one warm-up).
+Workloads: an evaluation training step (ConvNet-128, batch 256, NCHW eager: the default below
+100,000 image passes since d5edcf8; channels-last before), median of six steps; a SPEED × DM
+continual step (2 classes, IPC 3, 101 iterations); a TM iteration at SPEED's CIFAR10 IPC 10
+preset (the default path and the frozen baseline, each after one warm-up).
 """
 
 from __future__ import annotations
@@ -23,27 +23,15 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _evaluation_seconds_per_step() -> float:
-    import time
-
     import torch
-    import torch.nn.functional as F
 
+    from benchmarks.common import median_sgd_step_seconds
     from benchmarks.test_evaluation import BATCH, _network
 
-    net = _network(channels_last=True)
     generator = torch.Generator().manual_seed(0)
-    x = torch.randn(BATCH, 3, 32, 32, generator=generator).contiguous(memory_format=torch.channels_last)
+    x = torch.randn(BATCH, 3, 32, 32, generator=generator)
     y = torch.randint(0, 10, (BATCH,), generator=generator)
-    optimizer = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9, weight_decay=5e-4)
-    times = []
-    for _ in range(8):  # the first two are warm-up
-        start = time.perf_counter()
-        loss = F.cross_entropy(net(x), y)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times[2:])
+    return median_sgd_step_seconds(_network(channels_last=False), x, y, steps=8, weight_decay=5e-4)
 
 
 def _speed_dm_step_seconds() -> float:

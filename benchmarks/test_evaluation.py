@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils.flop_counter import FlopCounterMode
 
-from benchmarks.common import matmul_peak_gflops, random_classdata
+from benchmarks.common import matmul_peak_gflops, median_sgd_step_seconds, random_classdata
 
 BATCH = 256
 TARGET = 0.50  # issue 22: with the path evaluation uses by default
@@ -126,7 +126,6 @@ def test_training_layout_per_network(benchmark, network):
     process (median of four steps each round after two warm-ups); the ratio NCHW / channels-last
     time (median of the rounds) and the layout ``training_layout`` picks go to ``extra_info``."""
     import statistics
-    import time
 
     from benchmark.nets import create_network
     from benchmark.training.evaluate import training_layout
@@ -139,16 +138,7 @@ def test_training_layout_per_network(benchmark, network):
     def seconds_per_step(layout) -> float:
         torch.manual_seed(0)
         net = create_network(network, 3, 32, 10).to(memory_format=layout)
-        optimizer = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9)
-        images, times = x.contiguous(memory_format=layout), []
-        for _ in range(6):
-            start = time.perf_counter()
-            loss = F.cross_entropy(net(images), y)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            times.append(time.perf_counter() - start)
-        return statistics.median(times[2:])
+        return median_sgd_step_seconds(net, x.contiguous(memory_format=layout), y, steps=6)
 
     times: dict[str, list[float]] = {name: [] for name in layouts}
     load_before = os.getloadavg()[0]
