@@ -46,9 +46,8 @@ class AvgPool2x2(nn.AvgPool2d):
     1/4. Scaling by 1/4 is exact, and oneDNN adds a window's four products in the order PyTorch's
     kernel adds its four values, so values and gradients equal ``avg_pool2d``'s bit for bit
     (tests/test_nets.py) wherever a window's sum is finite and its average a normal float; forward
-    and backward run about 2× faster than its NCHW kernels
-    (benchmarks/test_pooling.py). Channels-last input (the TM student) and autocast keep
-    ``avg_pool2d``."""
+    and backward run about 2× faster than its NCHW kernels (benchmarks/test_pooling.py).
+    Channels-last input (the TM student) and autocast keep ``avg_pool2d``."""
 
     def __init__(self):
         super().__init__(2, 2)
