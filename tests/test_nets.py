@@ -48,30 +48,3 @@ def test_fast_average_pooling_is_bitwise_avg_pool2d_values_and_gradients(shape):
     assert torch.equal(AvgPool2x2()(channels_last), results[0][0])
     small = torch.randn(2, 2, 4, 4, dtype=torch.float64, requires_grad=True)
     assert torch.autograd.gradgradcheck(AvgPool2x2(), (small,))
-
-
-@pytest.mark.parametrize("shape, padding", [((56, 1, 28, 28), 3), ((128, 1, 28, 28), 3), ((5, 1, 9, 7), 1)])
-def test_grayscale_convolution_with_frozen_weights_is_bitwise_conv2d(shape, padding):
-    from benchmark.nets.layers import GrayscaleConv2d
-
-    torch.manual_seed(0)
-    conv = GrayscaleConv2d(1, 32, 3, padding=padding).requires_grad_(False)
-    x = torch.randn(*shape)
-    results = []
-    for forward in (conv, lambda t: torch.nn.functional.conv2d(t, conv.weight, conv.bias, padding=padding)):
-        leaf = x.clone().requires_grad_()
-        out = forward(leaf)
-        out.backward(torch.ones_like(out))
-        results.append((out, leaf.grad))
-    assert torch.equal(results[0][0], results[1][0])
-    if shape[-1] == 28:  # the ConvNet's 28 px inputs: the same input-gradient bits too
-        assert torch.equal(results[0][1], results[1][1])
-    else:
-        torch.testing.assert_close(results[0][1], results[1][1])
-    # trained weights keep oneDNN's convolution: the same weight gradient as nn.Conv2d's
-    conv.requires_grad_(True)
-    plain = torch.nn.Conv2d(1, 32, 3, padding=padding)
-    plain.load_state_dict(conv.state_dict())
-    for module in (conv, plain):
-        module(x).sum().backward()
-    assert torch.equal(conv.weight.grad, plain.weight.grad)

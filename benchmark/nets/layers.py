@@ -40,26 +40,6 @@ def activation_layer(name: str) -> nn.Module:
     return ACTIVATIONS[name]()
 
 
-class GrayscaleConv2d(nn.Conv2d):
-    """``nn.Conv2d`` that, on CPU in float32 with a single input channel and frozen weights (DM's
-    and SPEED × DM's random embedding networks on grayscale data), runs PyTorch's native im2col
-    kernel instead of oneDNN's, which is 2.5× slower there. The native kernel gives the same output
-    bits, and the same input-gradient bits at the ConvNet's 28 px inputs (within rounding at other
-    sizes; tests/test_nets.py), but rounds the weight gradient differently: trained weights keep
-    oneDNN's."""
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if (
-            x.device.type == "cpu" and x.dtype == torch.float32 and self.in_channels == 1
-            and not self.weight.requires_grad and self.groups == 1 and self.padding_mode == "zeros"
-            and not torch.is_autocast_enabled("cpu")
-        ):  # fmt: skip
-            return torch._C._nn.thnn_conv2d(
-                x, self.weight, self.kernel_size, self.bias, self.stride, self.padding
-            )
-        return super().forward(x)
-
-
 class AvgPool2x2(nn.AvgPool2d):
     """``nn.AvgPool2d(2, 2)`` with a faster CPU path for contiguous NCHW float32 input (the DM/DC
     embedding networks and NCHW evaluation): a depthwise 2×2 convolution of stride 2 with weights
