@@ -60,7 +60,7 @@ def _step_flops(net, x, y) -> int:
 VARIANTS = {
     # benchmark/training/evaluate.py's default for ConvNet below 100,000 image passes (NCHW, eager)
     "eager": {"channels_last": False, "compile": False},
-    # the layout evaluation picks for batch-norm networks (training_layout)
+    # the layout evaluation picks for networks without GroupNorm (training_layout)
     "channels_last": {"channels_last": True, "compile": False},
     # evaluate.py's default from 100,000 image passes: torch.compile (inductor) fuses GroupNorm,
     # ReLU and pooling, forward and backward

@@ -51,20 +51,15 @@ class AvgPool2x2(nn.AvgPool2d):
 
     def __init__(self):
         super().__init__(2, 2)
-        self._weights: dict[int, torch.Tensor] = {}
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if (
             x.device.type == "cpu" and x.dim() == 4 and x.dtype == torch.float32 and x.is_contiguous()
             and not torch.is_autocast_enabled("cpu")
         ):  # fmt: skip
-            return F.conv2d(x, self._quarters(x.shape[1]), stride=2, groups=x.shape[1])
+            quarters = torch.full((x.shape[1], 1, 2, 2), 0.25)
+            return F.conv2d(x, quarters, stride=2, groups=x.shape[1])
         return F.avg_pool2d(x, 2, 2)
-
-    def _quarters(self, channels: int) -> torch.Tensor:
-        if channels not in self._weights:
-            self._weights[channels] = torch.full((channels, 1, 2, 2), 0.25)
-        return self._weights[channels]
 
 
 def pooling_layer(name: str) -> nn.Module:
