@@ -11,7 +11,7 @@ from pathlib import Path
 
 import torch
 
-from benchmarks.common import random_classdata
+from benchmarks.common import matmul_peak_gflops, random_classdata
 
 
 def _distill_iteration(objective, synthetic, generator):
@@ -67,9 +67,22 @@ def _frozen_iteration(objective, synthetic, endpoints):
     return iteration
 
 
+def _iteration_gflop(step, generator) -> float:
+    """Floating-point work of one call of ``step`` (convolutions, matmuls and their gradients)."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with FlopCounterMode(display=False) as counter:
+        step(generator)
+    return counter.get_total_flops() / 1e9
+
+
 def test_tm_iteration_against_the_frozen_baseline(benchmark):
     """One TM iteration, today's default path against the frozen pre-optimisation full graph
-    (benchmarks/frozen_tm.py, 0.95× the published code), alternating rounds in one process."""
+    (benchmarks/frozen_tm.py, 0.95× the published code), alternating rounds in one process.
+
+    Also the ceiling: each path's floating-point work, its rate against the fp32 matmul peak
+    measured before and after, and the largest ratio the default path could reach at that peak
+    with the work it does (frozen seconds ÷ (default GFLOP ÷ peak))."""
 
     objective, synthetic, endpoints = _speed_tm_preset()
     frozen_iteration = _frozen_iteration(objective, synthetic, endpoints)
@@ -80,6 +93,9 @@ def test_tm_iteration_against_the_frozen_baseline(benchmark):
     generator = torch.Generator().manual_seed(1)
     frozen_iteration(generator)  # warm-up of both paths
     _distill_iteration(objective, synthetic, generator)
+    gflop = {"frozen": _iteration_gflop(frozen_iteration, generator),
+             "default": _iteration_gflop(_time_default(objective, synthetic), generator)}  # fmt: skip
+    peak_before = matmul_peak_gflops()
     for _ in range(rounds):
         for name, step in (("frozen", frozen_iteration), ("default", _time_default(objective, synthetic))):
             start = time.perf_counter()
@@ -87,6 +103,10 @@ def test_tm_iteration_against_the_frozen_baseline(benchmark):
             times[name].append(time.perf_counter() - start)
     ratios = [f / d for f, d in zip(times["frozen"], times["default"], strict=True)]
     load_after = os.getloadavg()
+    peak = max(peak_before, matmul_peak_gflops())
+    frozen_s, default_s = statistics.median(times["frozen"]), statistics.median(times["default"])
+    rate = {"frozen": gflop["frozen"] / frozen_s, "default": gflop["default"] / default_s}
+    ceiling = frozen_s / (gflop["default"] / peak)
     info = {
         "frozen_s": times["frozen"],
         "default_s": times["default"],
@@ -94,12 +114,23 @@ def test_tm_iteration_against_the_frozen_baseline(benchmark):
         "median_ratio": statistics.median(ratios),
         "load_before": load_before,
         "load_after": load_after,
+        "gflop_per_iteration": gflop,
+        "gflops": rate,
+        "matmul_peak_gflops": peak,
+        "ratio_ceiling_at_peak": ceiling,
     }
     benchmark.extra_info.update(info)
-    frozen_s, default_s = statistics.median(times["frozen"]), statistics.median(times["default"])
     print(f"\nTM iteration: frozen {frozen_s:.2f} s, default {default_s:.2f} s, ratio "
           f"{info['median_ratio']:.2f}× (median of {rounds} alternating rounds; load average "
           f"{load_before[0]:.2f} before, {load_after[0]:.2f} after)")  # fmt: skip
+    for name in ("frozen", "default"):
+        print(f"  {name}: {gflop[name]:.0f} GFLOP per iteration, {rate[name]:.1f} GFLOP/s = "
+              f"{100 * rate[name] / peak:.1f} % of the fp32 matmul peak ({peak:.1f} GFLOP/s, best of "
+              f"before and after)")  # fmt: skip
+    print(
+        f"  ceiling: the default path's work at the full peak would take {gflop['default'] / peak:.2f} s, "
+        f"a ratio of at most {ceiling:.2f}× (target 2.1×)"
+    )
     benchmark.pedantic(lambda: None, rounds=1, iterations=1)
 
 
