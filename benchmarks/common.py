@@ -1,5 +1,4 @@
-"""Helpers of the performance benchmarks: random data, the matmul peak, timed SGD steps, A/B
-rounds of a SPEED × DM continual step."""
+"""Helpers of the performance benchmarks: random data, the matmul peak, timed SGD steps."""
 
 from __future__ import annotations
 
@@ -62,31 +61,3 @@ def median_sgd_step_seconds(net, images, labels, steps: int, weight_decay: float
         optimizer.step()
         times.append(time.perf_counter() - start)
     return statistics.median(times[2:])
-
-
-def alternate_speed_dm_steps(variants: dict, rounds: int) -> tuple[dict[str, list[float]], dict]:
-    """One SPEED × DM distillation as a continual step fits it (2 classes of Fashion-MNIST-sized
-    noise, IPC 3, 201 iterations, no real-image fit) under each of ``variants`` (name → a function
-    returning the context manager that installs it), alternating for ``rounds``; returns each
-    variant's wall times and the images of its last buffer."""
-    import time
-
-    from benchmark.budget import Budget
-    from benchmark.spec import parse_spec
-    from benchmark.strategy import FitContext, resolve, strategy_class
-
-    data = random_classdata("fashion_mnist", (1, 28, 28), per_class=300, classes=2)
-    resolved = resolve(parse_spec("speed:objective=dm"), "quick", "fashion_mnist", 3)
-    config = dict(resolved.config, iterations=201, init_steps=0)
-    times: dict[str, list[float]] = {name: [] for name in variants}
-    images = {}
-    for _ in range(rounds):
-        for name, installed in variants.items():
-            with installed():
-                start = time.perf_counter()
-                buffer = strategy_class(resolved.name)(config).fit(
-                    data, Budget(3, 2, (1, 28, 28)), 0, FitContext(show_progress=False)
-                )
-                times[name].append(time.perf_counter() - start)
-            images[name] = buffer.materialize()[0]
-    return times, images

@@ -48,31 +48,3 @@ def test_fast_average_pooling_is_bitwise_avg_pool2d_values_and_gradients(shape):
     assert torch.equal(AvgPool2x2()(channels_last), results[0][0])
     small = torch.randn(2, 2, 4, 4, dtype=torch.float64, requires_grad=True)
     assert torch.autograd.gradgradcheck(AvgPool2x2(), (small,))
-
-
-@pytest.mark.parametrize("shape, padding", [((128, 1, 28, 28), 3), ((56, 1, 28, 28), 3), ((5, 1, 9, 7), 1)])
-def test_grayscale_first_convolution_without_a_graph_is_bitwise_conv2d(shape, padding, monkeypatch):
-    from benchmark.nets.layers import GrayscaleConv2d
-
-    native = torch._C._nn.thnn_conv2d
-    calls = []
-    monkeypatch.setattr(torch._C._nn, "thnn_conv2d", lambda *args: calls.append(1) or native(*args))
-    torch.manual_seed(0)
-    conv = GrayscaleConv2d(1, 32, 3, padding=padding)
-    x = torch.randn(*shape)
-    reference = torch.nn.functional.conv2d(x, conv.weight, conv.bias, padding=padding)
-    with torch.no_grad():
-        assert torch.equal(conv(x), reference)
-    conv.requires_grad_(False)
-    assert torch.equal(conv(x), reference)  # frozen weights, constant input: no graph either
-    assert len(calls) == 2
-    # one channel with channels-last strides (what DSA can return): oneDNN's channels-last algorithm,
-    # whose bits differ from both NCHW kernels, stays
-    strided = x.as_strided(x.shape, (x.shape[2] * x.shape[3], 1, x.shape[3], 1))
-    expected = torch.nn.functional.conv2d(strided, conv.weight, conv.bias, padding=padding)
-    assert torch.equal(conv(strided), expected)
-    assert len(calls) == 2
-    # a graph is recorded: oneDNN's convolution and its gradients, as nn.Conv2d's
-    leaf = x.clone().requires_grad_()
-    out = conv(leaf)
-    assert len(calls) == 2 and type(out.grad_fn).__name__ == "ConvolutionBackward0"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 
-from benchmark.nets.layers import GrayscaleConv2d, activation_layer, norm_layer, pooling_layer
+from benchmark.nets.layers import activation_layer, norm_layer, pooling_layer
 
 
 class ConvNet(nn.Module):
@@ -32,7 +32,7 @@ class ConvNet(nn.Module):
         in_channels = channels
         for d in range(depth):
             padding = 3 if (d == 0 and image_size == 28) else 1
-            layers.append(GrayscaleConv2d(in_channels, width, 3, padding=padding))
+            layers.append(nn.Conv2d(in_channels, width, 3, padding=padding))
             layers.append(norm_layer(norm, width, size))
             layers.append(activation_layer(activation))
             layers.append(pooling_layer(pooling))

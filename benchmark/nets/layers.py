@@ -40,36 +40,6 @@ def activation_layer(name: str) -> nn.Module:
     return ACTIVATIONS[name]()
 
 
-class GrayscaleConv2d(nn.Conv2d):
-    """``nn.Conv2d`` that runs PyTorch's native im2col kernel instead of oneDNN's for a single input
-    channel on CPU in float32 when no graph is recorded (DM's real-image embeddings on grayscale
-    data, test passes): oneDNN is about 3× slower there. For NCHW-strided input the two kernels give
-    the same output bits (tests/test_nets.py). Input with channels-last strides (DSA's flips and
-    rotations can return them; with one channel it still counts as contiguous) gets different bits
-    from oneDNN's channels-last algorithm and keeps it, as does anything that records a graph."""
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if (
-            self.in_channels == 1 and self.groups == 1 and self.dilation == (1, 1)
-            and self.padding_mode == "zeros" and isinstance(self.padding, tuple)
-            and x.device.type == "cpu" and x.dtype == torch.float32 and x.dim() == 4
-            and x.stride() == _nchw_strides(x.shape)
-            and not torch.is_autocast_enabled("cpu") and not _records_graph(x, self.weight, self.bias)
-        ):  # fmt: skip
-            native = torch._C._nn.thnn_conv2d
-            return native(x, self.weight, self.kernel_size, self.bias, self.stride, self.padding)
-        return super().forward(x)
-
-
-def _nchw_strides(shape: torch.Size) -> tuple[int, ...]:
-    _, channels, height, width = shape
-    return (channels * height * width, height * width, width, 1)
-
-
-def _records_graph(*tensors: torch.Tensor | None) -> bool:
-    return torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in tensors)
-
-
 class AvgPool2x2(nn.AvgPool2d):
     """``nn.AvgPool2d(2, 2)`` with a faster CPU path for contiguous NCHW float32 input (the DM/DC
     embedding networks and NCHW evaluation): a depthwise 2×2 convolution of stride 2 with weights
