@@ -4,7 +4,7 @@ PYTHON ?= python3
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 
-.PHONY: setup data run test lint bench
+.PHONY: setup data run test lint bench gpu-check
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,3 +37,7 @@ test: setup lint
 
 bench: setup
 	$(PY) -m pytest benchmarks --benchmark-only -p no:cacheprovider
+
+# Paper-scale checks for one large GPU (about five minutes): studies/gpu_check.py says what each stage measures.
+gpu-check: setup
+	$(PY) studies/gpu_check.py --device cuda --output-dir results/gpu-check

@@ -1,0 +1,42 @@
+"""The GPU check's plumbing, dry-run on CPU (smoke profile, digits): every stage runs, prints and saves."""
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+SCRIPT = Path(__file__).resolve().parents[1] / "studies" / "gpu_check.py"
+
+
+def load_script():
+    spec = importlib.util.spec_from_file_location("gpu_check", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["gpu_check"] = module  # its dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.slow
+def test_dry_run_runs_every_stage_and_saves_its_measurements(tmp_path, capsys):
+    gpu_check = load_script()
+    assert gpu_check.main(["--dry-run", "--output-dir", str(tmp_path)]) == 0
+    printed = capsys.readouterr().out
+    dsa = json.loads((tmp_path / "dsa.json").read_text())
+    tm = json.loads((tmp_path / "tm.json").read_text())
+    assert dsa["exit_status"] == 0 and dsa["published"] == {"dsa": [70.6, 0.6]}
+    (dsa_spec,) = dsa["measured"]
+    assert dsa_spec.startswith("dsa:") and dsa["measured"][dsa_spec]["n"] == 2
+    speed = [spec for spec in tm["measured"] if spec.startswith("speed")]
+    starts = sorted(spec.split(":init=")[1].split(":")[0] for spec in speed)
+    assert starts == ["noise", "real"]
+    assert sum(spec.startswith("tm:") for spec in tm["measured"]) == 1
+    assert "stage dsa: exit 0" in printed and "stage tm: exit 0" in printed
+
+
+def test_unknown_stage_is_one_line(tmp_path, capsys):
+    gpu_check = load_script()
+    assert gpu_check.main(["--dry-run", "--stages", "dsa,nope", "--output-dir", str(tmp_path)]) == 2
+    assert capsys.readouterr().err.strip() == "error: unknown stage 'nope'; choose from dsa, tm"
+    assert not (tmp_path / "dsa.json").exists()
