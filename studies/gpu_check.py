@@ -17,6 +17,7 @@ Stages (Fashion-MNIST, IPC 1, the standard suite, test split, final epoch):
 
     python studies/gpu_check.py [--output-dir results/gpu-check] [--device cuda] [--stages dsa,tm,…]
     python studies/gpu_check.py --dry-run      # CPU, smoke profile, digits: seconds (run by the tests)
+    python studies/gpu_check.py --dry-run --device cuda   # the same plumbing on the GPU
 """
 
 from __future__ import annotations
@@ -114,11 +115,11 @@ def report(result: dict) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--output-dir", type=Path, default=Path("results/gpu-check"))
-    parser.add_argument("--device", default="cuda")
+    parser.add_argument("--device", default=None, help="default: cuda, or cpu with --dry-run")
     parser.add_argument("--stages", default="dsa,tm,speed,speed-real", help="comma-separated stages")
     parser.add_argument("--dry-run", action="store_true", help="CPU, smoke profile, digits: seconds")
     args = parser.parse_args(argv)
-    device = "cpu" if args.dry_run else args.device
+    device = args.device or ("cpu" if args.dry_run else "cuda")
     if device != "cpu" and not torch.cuda.is_available():
         print("error: no CUDA device is visible; run with --dry-run to check the plumbing on CPU",
               file=sys.stderr)  # fmt: skip
