@@ -1,4 +1,4 @@
-"""Gradient matching: DC and DSA (PROTOCOL.md §2).
+"""Gradient matching: DC and DSA (docs/protocol.md §2).
 
 Layer distance: conv weights reshaped to (out, in·h·w), linear weights (out, in); the distance is
 Σ over rows of (1 − cos(g_syn_row, g_real_row)) (cosine with the reference's 1e-6 in the
@@ -33,7 +33,7 @@ from benchmark.data.classdata import ClassData
 from benchmark.distill.objective import Objective
 from benchmark.distill.parameterization import Parameterization
 from benchmark.distill.strategy import DistillationStrategy
-from benchmark.nets import create_network
+from benchmark.nets import convnet_for, create_network
 from benchmark.spec import Param
 from benchmark.strategy import FitContext
 
@@ -82,8 +82,9 @@ class GradientMatching(Objective):
     @classmethod
     def presets(cls, profile: str, dataset: str, ipc: int) -> dict[str, Any]:
         outer, inner = loops_for_ipc(ipc)
-        if profile == "paper":
-            return {"batch_real": 256, "net_width": 128, "outer_loop": outer, "inner_loop": inner}
+        if profile == "paper":  # the ConvNet of the dataset's resolution (depth 4 at 64 px, 5 at 128 px)
+            return {"batch_real": 256, "net_width": 128, "outer_loop": outer, "inner_loop": inner,
+                    "network": convnet_for(dataset)}  # fmt: skip
         if profile == "smoke":
             return {"batch_real": 16, "net_width": 8, "outer_loop": min(outer, 2), "inner_loop": 1}
         # quick: a narrow network, 64 real images per class, at most 5 inner epochs.
@@ -191,8 +192,8 @@ class DCStrategy(DistillationStrategy):
 
     @classmethod
     def original_recipe(cls, config: dict[str, Any], dataset: str, ipc: int) -> dict[str, Any] | None:
-        # DC's evaluation: no augmentation, 300 epochs, mean/std data
-        return {"dsa": None, "epochs": 300, "preprocessing": "meanstd"}
+        # DC's evaluation: no augmentation, 300 epochs, mean/std data, its evaluate_synset loop
+        return {"dsa": None, "epochs": 300, "schedule": "published", "preprocessing": "meanstd"}
 
 
 class DSAStrategy(DCStrategy):
@@ -203,5 +204,5 @@ class DSAStrategy(DCStrategy):
 
     @classmethod
     def original_recipe(cls, config: dict[str, Any], dataset: str, ipc: int) -> dict[str, Any] | None:
-        # DSA's evaluation: DSA per sample, 1000 epochs, mean/std data
-        return {"dsa": "auto", "epochs": 1000, "preprocessing": "meanstd"}
+        # DSA's evaluation: DSA per sample, 1000 epochs, mean/std data, its evaluate_synset loop
+        return {"dsa": "auto", "epochs": 1000, "schedule": "published", "preprocessing": "meanstd"}

@@ -1,17 +1,19 @@
-"""Expert trajectories for trajectory matching (PROTOCOL.md §4), cached and resumable.
+"""Expert trajectories for trajectory matching (docs/protocol.md §4), cached and resumable.
 
 An expert is a network trained on the real training split of ``data.classes`` (labels keep their
 global ids; the output layer keeps all ``data.num_classes`` outputs) with plain SGD (lr 0.01, no
-momentum, no weight decay, batch 256) and per-sample DSA. Its parameters, flattened in
-``named_parameters`` order into one float32 vector, are kept after initialisation and after every
-epoch: the file holds ``trajectory`` of shape (epochs + 1, P).
+momentum, no weight decay, batch 256) and per-sample DSA; with ``standardize`` each batch is first
+standardised by its own mean and std, as the SPEED and HaBa codes train theirs. Its parameters,
+flattened in ``named_parameters`` order into one float32 vector, are kept after initialisation and
+after every epoch: the file holds ``trajectory`` of shape (epochs + 1, P).
 
 Cache layout: ``<root>/cache/experts/<key>.experts/expert_0000.safetensors`` … The key hashes
 everything that changes an expert's content (decision 13): dataset, preprocessing, split (and a
 fingerprint of its tensors), classes, network, width, depth, epochs, subset, lr, batch size, DSA
-strategy and seed. The number of experts is not part of the key: expert ``i`` is seeded by
-(seed, i) alone, so asking for more experts later trains only the new ones, and a build
-interrupted half-way keeps every finished file (each is written atomically).
+strategy, standardisation (named only when on, so the keys of earlier experts stay valid) and seed.
+The number of experts is not part of the key: expert ``i`` is seeded by (seed, i) alone, so asking
+for more experts later trains only the new ones, and a build interrupted half-way keeps every
+finished file (each is written atomically).
 """
 
 from __future__ import annotations
@@ -31,13 +33,14 @@ from safetensors.torch import save as save_safetensors
 
 from benchmark.atomic import atomic_write_bytes
 from benchmark.augment.dsa import DSA
-from benchmark.cache import cache_path
+from benchmark.cache import cache_lock, cache_path
 from benchmark.data.classdata import ClassData
 from benchmark.errors import BenchmarkWarning, CorruptFileError
 from benchmark.nets import create_network
 from benchmark.progress import progress
 from benchmark.seeding import derive_seed, seeded
 from benchmark.seeding import generator as make_generator
+from benchmark.training.evaluate import standardized
 
 KIND = "experts"
 
@@ -54,6 +57,7 @@ class ExpertRecipe:
     lr: float = 0.01
     batch_size: int = 256
     dsa: str = "auto"  # "auto": the dataset's DSA strategy; "none": no augmentation
+    standardize: bool = False  # each batch by its own mean and std, before its DSA draw
 
 
 def network_options(recipe: ExpertRecipe) -> dict[str, int]:
@@ -80,9 +84,12 @@ def dsa_strategy(data: ClassData, recipe: ExpertRecipe) -> str | None:
 
 def cache_content(data: ClassData, recipe: ExpertRecipe, seed: int) -> dict[str, Any]:
     """Everything that changes an expert's content (decision 13)."""
+    recipe_fields = asdict(recipe)
+    if not recipe.standardize:
+        del recipe_fields["standardize"]
     return {
         **data.training_identity(),
-        **asdict(recipe),
+        **recipe_fields,
         "dsa": dsa_strategy(data, recipe),
         "optimizer": {"name": "sgd", "momentum": 0.0, "weight_decay": 0.0},
         "seed": int(seed),
@@ -142,6 +149,8 @@ def train_expert(
             batch = order[start : start + recipe.batch_size]
             x = images[batch.to(images.device)].to(device)
             y = labels[batch.to(labels.device)].to(device)
+            if recipe.standardize:
+                x = standardized(x)
             if dsa is not None:
                 x = dsa(x, rng)
             loss = F.cross_entropy(net(x), y)
@@ -166,21 +175,22 @@ def build_experts(
     """The files of experts 0 … count − 1, training (and caching) only those missing."""
     content = cache_content(data, recipe, seed)
     folder = cache_path(root, KIND, content, KIND)
-    missing = [i for i in range(count) if not _readable(expert_file(folder, i))]
-    if missing:
-        bar = progress(
-            total=len(missing) * recipe.epochs, desc=f"experts ({len(missing)})", enabled=show_progress
-        )
-        for i in missing:
-            trajectory, layout = train_expert(data, recipe, seed, i, device, bar)
-            metadata = {
-                "content": json.dumps(content, sort_keys=True),
-                "index": str(i),
-                "layout": json.dumps(layout),
-            }
-            payload = save_safetensors({"trajectory": trajectory.contiguous()}, metadata=metadata)
-            atomic_write_bytes(expert_file(folder, i), payload)
-        bar.close()
+    with cache_lock(folder):  # a parallel cell needing the same experts waits for them
+        missing = [i for i in range(count) if not _readable(expert_file(folder, i))]
+        if missing:
+            bar = progress(
+                total=len(missing) * recipe.epochs, desc=f"experts ({len(missing)})", enabled=show_progress
+            )
+            for i in missing:
+                trajectory, layout = train_expert(data, recipe, seed, i, device, bar)
+                metadata = {
+                    "content": json.dumps(content, sort_keys=True),
+                    "index": str(i),
+                    "layout": json.dumps(layout),
+                }
+                payload = save_safetensors({"trajectory": trajectory.contiguous()}, metadata=metadata)
+                atomic_write_bytes(expert_file(folder, i), payload)
+            bar.close()
     return [expert_file(folder, i) for i in range(count)]
 
 
@@ -235,6 +245,9 @@ class ExpertsCommand:
         parser.add_argument("--depth", type=int, default=0, help="network depth; 0 = its default")
         parser.add_argument("--lr", type=float, default=0.01)
         parser.add_argument("--dsa", default="auto", help="DSA strategy, 'auto' (the dataset's) or 'none'")
+        parser.add_argument(
+            "--standardize", action="store_true", help="standardise each batch (SPEED's and HaBa's experts)"
+        )
         parser.add_argument("--seed", type=int, default=0)
         parser.add_argument("--preprocessing", default="meanstd", choices=("meanstd", "zca"))
         parser.add_argument("--data-root", type=Path, default=None)
@@ -279,6 +292,7 @@ class ExpertsCommand:
             subset=args.subset,
             lr=args.lr,
             dsa=args.dsa,
+            standardize=args.standardize,
         )
         files = build_experts(
             data,

@@ -1,28 +1,31 @@
-"""HaBa: bases and hallucinators (Liu et al., NeurIPS 2022; PROTOCOL.md §5), storage counted honestly.
+"""HaBa: bases and hallucinators (Liu et al., NeurIPS 2022; docs/haba.md), storage counted honestly.
 
 Bases (classes, n, C, H, W) start from real training images. Each of the hallucinators is
 Conv2d(C → 3, 3×3, no padding) → × scale + shift (each 3×(H−2)×(W−2), init 1 and 0) →
 ConvTranspose2d(3 → C, 3×3), back to C×H×W. ``synthesize()`` applies one hallucinator, drawn
-afresh at every call, to every base; so each student step of TM sees one hallucinator.
+afresh at every call, to every base (TM calls it once per iteration; the published code draws one
+per student step).
 
 Storage (decision 3): the bases and the hallucinators' weights are stored, so
 n = floor((budget − hallucinator parameters) / (classes·C·H·W)); where n < 1 (IPC 1 at the
 reference's sizes) the parameterization raises DoesNotFitError with the numbers.
 
-Diversity term (simplified from the reference, documented): ``regularizer()`` draws two different
-hallucinators and a class, and returns ``diversity_weight`` × the mean cosine similarity of the
-features of their two outputs of that class's bases, so minimising it pushes the hallucinators
-apart. The features come from an adversarial extractor (a narrow ConvNet) that is trained
-alongside, one SGD step per call on cross-entropy of real images of that class and of both
-hallucinated batches (it learns to see them as the class, while the hallucinators are pushed to
-differ in its feature space). The extractor is part of the checkpoint (resume) but not of the buffer.
+Adversarial diversity, as the published code computes it (docs/haba.md has the formulas):
+- ``regularizer()`` returns λ·mean((cos(f(h_i(b)), f(h_j(b))) + 1) / 2) for a batch b of bases
+  (every base by default), two distinct hallucinators i ≠ j and per-sample DSA of both outputs;
+  f = the flattened features of a frozen extractor. It reaches the bases and the hallucinators.
+- The extractor (a ConvNet) learns to see both outputs as one: λ_ce·CE + λ_l·mean((1 − cos) / 2)
+  + λ_c·SupCon of the two views of a fresh batch and pair, one SGD step with momentum. The published
+  code takes that step right after the bases' step; here it opens the next ``regularizer()`` call
+  (the bases are then exactly the stepped ones), which gives the same sequence of updates.
+The extractor and its velocities are part of the checkpoint (resume), never of the buffer.
 
-Draws use a generator seeded by (seed, call count); the count is a buffer in the state dict, so a
+Draws use a generator seeded by (seed, call count); the counts are buffers in the state dict, so a
 resumed run draws the same hallucinators.
 
 The buffer (kind ``haba``) stores ``bases`` and each hallucinator's weights; the ``haba`` decoder
 materialises every base × hallucinator image, class-major (within a class: base-major, then
-hallucinator), a fixed set like every other buffer (PROTOCOL.md §5).
+hallucinator), a fixed set like every other buffer (docs/protocol.md §5).
 """
 
 from __future__ import annotations
@@ -35,13 +38,15 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from baselines.pixels import real_images_per_class
+from benchmark.augment.dsa import DSA
+from benchmark.augment.dsa import check_setting as check_dsa
 from benchmark.budget import Budget
 from benchmark.buffer import Buffer
 from benchmark.data.classdata import ClassData
 from benchmark.distill.parameterization import Parameterization
 from benchmark.distill.strategy import DistillationStrategy
 from benchmark.errors import DoesNotFitError
-from benchmark.nets import create_network
+from benchmark.nets.convnet import ConvNet
 from benchmark.seeding import derive_seed, seeded
 from benchmark.seeding import generator as make_generator
 from benchmark.spec import Param
@@ -79,6 +84,63 @@ def bases_per_class(budget: Budget, hallucinators: int) -> int:
     return int(n)
 
 
+# ---- the adversarial terms -------------------------------------------------------------------
+
+
+def diversity(feat_a: torch.Tensor, feat_b: torch.Tensor) -> torch.Tensor:
+    """mean over rows of (cos(a, b) + 1) / 2: 1 where two views' features agree, 0 where opposite."""
+    return ((F.cosine_similarity(feat_a, feat_b, dim=1) + 1) / 2).mean()
+
+
+def supervised_contrastive(features: torch.Tensor, labels: torch.Tensor, temperature: float) -> torch.Tensor:
+    """SupCon (Khosla et al., 2020) of unit feature rows: the positives of row i are the other rows of
+    its class; −mean_i mean_{p ∈ P(i)} log(exp(z_i·z_p / τ) / Σ_{a ≠ i} exp(z_i·z_a / τ))."""
+    self_pair = torch.eye(len(features), dtype=torch.bool, device=features.device)
+    logits = (features @ features.T / temperature).masked_fill(self_pair, float("-inf"))
+    log_prob = logits - torch.logsumexp(logits, dim=1, keepdim=True)
+    positive = (labels[:, None] == labels[None, :]) & ~self_pair
+    return -(log_prob.masked_fill(~positive, 0.0).sum(1) / positive.sum(1)).mean()
+
+
+def extractor_loss(
+    logits: torch.Tensor,
+    feat_a: torch.Tensor,
+    feat_b: torch.Tensor,
+    labels: torch.Tensor,
+    *,
+    ce_weight: float,
+    likelihood_weight: float,
+    contrast_weight: float,
+    temperature: float,
+) -> torch.Tensor:
+    """The extractor's loss on two views of one batch: ``logits`` of view a then view b, ``labels`` of
+    one view. CE of both views + mean((1 − cos) / 2) (the published "likelihood" term) + SupCon of
+    the unit features of both views (view a then view b, each row labelled with its class)."""
+    both = torch.cat([labels, labels])
+    ce = F.cross_entropy(logits, both)
+    likelihood = ((1 - F.cosine_similarity(feat_a, feat_b, dim=1)) / 2).mean()
+    contrast = supervised_contrastive(F.normalize(torch.cat([feat_a, feat_b]), dim=1), both, temperature)
+    return ce_weight * ce + likelihood_weight * likelihood + contrast_weight * contrast
+
+
+class MomentumSGD(nn.Module):
+    """torch.optim.SGD's rule (v ← μ·v + g, p ← p − lr·v, no dampening), the velocities kept as buffers
+    so that the parameterization's state dict (the checkpoint) carries them."""
+
+    def __init__(self, params: list[torch.Tensor], lr: float, momentum: float):
+        super().__init__()
+        self.lr, self.momentum = lr, momentum
+        for i, p in enumerate(params):
+            self.register_buffer(f"velocity{i}", torch.zeros_like(p))
+
+    @torch.no_grad()
+    def step(self, params: list[torch.Tensor], grads: tuple[torch.Tensor, ...]) -> None:
+        for i, (p, g) in enumerate(zip(params, grads, strict=True)):
+            velocity = getattr(self, f"velocity{i}")
+            velocity.mul_(self.momentum).add_(g)
+            p.sub_(self.lr * velocity)
+
+
 class Hallucinator(nn.Module):
     def __init__(self, image_shape: tuple[int, int, int]):
         super().__init__()
@@ -98,16 +160,27 @@ class Hallucinator(nn.Module):
 
 
 class HabaParameterization(Parameterization):
+    # Defaults: the published code's values (docs/haba.md; the λ's are its run scripts').
     params = {
         "hallucinators": Param(5, "number of hallucinators", minimum=1),
         "init": Param("real", "initial bases: real training images or noise", choices=("real", "noise")),
         "lr_bases": Param(100.0, "SGD lr of the bases", minimum=0.0),
         "lr_hallucinators": Param(100.0, "SGD lr of the hallucinators", minimum=0.0),
         "momentum_haba": Param(0.95, "SGD momentum of bases and hallucinators", minimum=0.0, maximum=1.0),
-        "diversity_weight": Param(0.1, "weight of the hallucinator diversity term", minimum=0.0),
-        "extractor_width": Param(32, "width of the adversarial feature extractor (ConvNet)", minimum=1),
-        "lr_extractor": Param(0.01, "SGD lr of the feature extractor", minimum=0.0),
-        "batch_extractor": Param(64, "real images per extractor step", minimum=1),
+        "diversity_weight": Param(0.1, "λ of the diversity term λ·mean((cos + 1) / 2)", minimum=0.0),
+        "batch_diversity": Param(0, "bases per diversity and extractor batch; 0 = every base", minimum=0),
+        "diversity_dsa": Param(
+            "auto", "DSA of both hallucinated views: auto (the dataset's), none, families", check=check_dsa
+        ),
+        "extractor_width": Param(128, "width of the adversarial feature extractor (ConvNet)", minimum=1),
+        "lr_extractor": Param(0.001, "SGD lr of the feature extractor", minimum=0.0),
+        "momentum_extractor": Param(0.9, "SGD momentum of the feature extractor", minimum=0.0, maximum=1.0),
+        "extractor_ce_weight": Param(1.0, "weight of the extractor's cross-entropy", minimum=0.0),
+        "extractor_likelihood_weight": Param(
+            0.1, "weight of the extractor's mean((1 − cos) / 2) between the views", minimum=0.0
+        ),
+        "extractor_contrast_weight": Param(0.1, "weight of the extractor's SupCon term", minimum=0.0),
+        "contrast_temperature": Param(0.07, "temperature of the SupCon term", minimum=1e-6),
     }
 
     def __init__(
@@ -117,7 +190,6 @@ class HabaParameterization(Parameterization):
         count = config["hallucinators"]
         self.n = bases_per_class(budget, count)
         self.seed = seed
-        self.data = data
         rng = make_generator(derive_seed("haba", "init", seed))
         if config["init"] == "real":
             initial = real_images_per_class(data, self.n, rng)
@@ -128,14 +200,19 @@ class HabaParameterization(Parameterization):
             derive_seed("haba", "hallucinators", seed),
             lambda: nn.ModuleList(Hallucinator(self.image_shape) for _ in range(count)),
         )
+        width = config["extractor_width"]
         self.extractor = seeded(
             derive_seed("haba", "extractor", seed),
-            lambda: create_network(
-                "ConvNet", data.channels, data.image_size, data.num_classes, width=config["extractor_width"]
-            ),
+            lambda: ConvNet(data.channels, data.image_size, data.num_classes, width=width),
         )
         self.extractor.requires_grad_(False)
+        self.extractor_sgd = MomentumSGD(
+            list(self.extractor.parameters()), config["lr_extractor"], config["momentum_extractor"]
+        )
+        dsa = data.augmentation if config["diversity_dsa"] == "auto" else config["diversity_dsa"]
+        self.dsa = DSA(dsa) if dsa != "none" else None
         self.register_buffer("calls", torch.zeros((), dtype=torch.long))
+        self.register_buffer("diversity_calls", torch.zeros((), dtype=torch.long))
 
     # ---- draws ---------------------------------------------------------------------------
     def _generator(self) -> torch.Generator:
@@ -176,34 +253,51 @@ class HabaParameterization(Parameterization):
         ]
 
     # ---- diversity -----------------------------------------------------------------------
-    def regularizer(self) -> torch.Tensor:
-        weight = self.config["diversity_weight"]
-        if weight == 0 or len(self.hallucinators) < 2:
-            return torch.zeros((), device=self.bases.device)
-        rng = self._generator()
+    def hallucinated_views(self, rng: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        """Two distinct hallucinators' outputs of one batch of bases, stacked (view a, then view b),
+        with per-sample DSA; and the batch's classes."""
+        total = len(self.classes) * self.n
+        batch = self.config["batch_diversity"]
+        index = torch.randperm(total, generator=rng)[:batch] if 0 < batch < total else torch.arange(total)
         first, second = torch.randperm(len(self.hallucinators), generator=rng)[:2].tolist()
-        position = int(torch.randint(len(self.classes), (1,), generator=rng))
-        bases = self.bases[position]
-        out_a, out_b = self.hallucinators[first](bases), self.hallucinators[second](bases)
-        self._train_extractor(position, out_a.detach(), out_b.detach(), rng)
-        feat_a, feat_b = self.extractor.embed(out_a), self.extractor.embed(out_b)
-        return weight * F.cosine_similarity(feat_a, feat_b, dim=1).mean()
+        bases = self.bases.flatten(0, 1)[index.to(self.bases.device)]
+        views = torch.cat([self.hallucinators[first](bases), self.hallucinators[second](bases)])
+        if self.dsa is not None:
+            views = self.dsa(views, rng)
+        labels = torch.as_tensor(self.classes, device=views.device)[(index // self.n).to(views.device)]
+        return views, labels
 
-    def _train_extractor(self, position, out_a, out_b, rng) -> None:
-        c = self.classes[position]
-        real = self.data.train.sample_class(c, self.config["batch_extractor"], rng).to(self.bases.device)
-        x = torch.cat([real, out_a, out_b])
-        y = torch.full((len(x),), c, dtype=torch.long, device=x.device)
+    def regularizer(self) -> torch.Tensor:
+        if self.config["diversity_weight"] == 0 or len(self.hallucinators) < 2:
+            return torch.zeros((), device=self.bases.device)
+        if self.diversity_calls > 0:  # the extractor's step after the previous step of the bases
+            with torch.no_grad():
+                views, labels = self.hallucinated_views(self._generator())
+            self.train_extractor(views, labels)
+        self.diversity_calls += 1
+        views, _ = self.hallucinated_views(self._generator())
+        feat_a, feat_b = self.extractor.embed(views).chunk(2)
+        return self.config["diversity_weight"] * diversity(feat_a, feat_b)
+
+    def train_extractor(self, views: torch.Tensor, labels: torch.Tensor) -> None:
+        """One step of the extractor's optimizer on ``extractor_loss`` of two stacked views."""
+        config = self.config
         params = list(self.extractor.parameters())
         with torch.enable_grad():
-            for p in params:
-                p.requires_grad_(True)
-            grads = torch.autograd.grad(F.cross_entropy(self.extractor(x), y), params)
-            for p in params:
-                p.requires_grad_(False)
-        with torch.no_grad():
-            for p, g in zip(params, grads, strict=True):
-                p.sub_(self.config["lr_extractor"] * g)
+            self.extractor.requires_grad_(True)
+            features = self.extractor.embed(views)
+            loss = extractor_loss(
+                self.extractor.classifier(features),
+                *features.chunk(2),
+                labels,
+                ce_weight=config["extractor_ce_weight"],
+                likelihood_weight=config["extractor_likelihood_weight"],
+                contrast_weight=config["extractor_contrast_weight"],
+                temperature=config["contrast_temperature"],
+            )
+            grads = torch.autograd.grad(loss, params)
+            self.extractor.requires_grad_(False)
+        self.extractor_sgd.step(params, grads)
 
     # ---- export --------------------------------------------------------------------------
     def export(self) -> Buffer:
@@ -238,6 +332,30 @@ def decode_haba(tensors: dict[str, torch.Tensor], manifest: dict) -> torch.Tenso
 
 # ---- the registered strategy: HaBa × TM (or any objective) ---------------------------------------
 
+# HaBa's published CIFAR10 runs (github.com/Huage001/DatasetFactorization, run_cifar10_ipc1_style5.sh,
+# run_cifar10_ipc10_style5.sh, run_cifar10_ipc50_style5.sh): TM keys per IPC. The scripts store
+# --ipc bases per class (1 / 10 / 50) beside the 5 hallucinators, over the budget; here the bases per
+# class follow from the budget instead (IPC 1: does not fit; IPC 10: 9; IPC 50: 49).
+PAPER_CIFAR10_TM = {
+    1: {"syn_steps": 50, "expert_epochs": 2, "max_start": 2, "lr_lr": 1e-7, "lr_init": 0.01},
+    10: {"syn_steps": 30, "expert_epochs": 2, "max_start": 20, "lr_lr": 1e-5, "lr_init": 0.001},
+    50: {"syn_steps": 30, "expert_epochs": 2, "max_start": 20, "lr_lr": 1e-5, "lr_init": 0.01},
+}
+# Every CIFAR10 row: 5 hallucinators, lr_img = lr_style = 100 and the λ's of the three scripts;
+# batch_syn unset there (every image per student step); experts as in the README (100 × 50 epochs).
+PAPER_CIFAR10_HABA = {
+    "hallucinators": 5,
+    "lr_bases": 100.0,
+    "lr_hallucinators": 100.0,
+    "diversity_weight": 0.1,
+    "extractor_ce_weight": 1.0,
+    "extractor_likelihood_weight": 0.1,
+    "extractor_contrast_weight": 0.1,
+    "batch_diversity": 0,
+}
+PAPER_CIFAR10_EXPERTS = {"batch_syn": 0, "num_experts": 100, "expert_train_epochs": 50}
+PAPER_ITERATIONS = 15000  # distill_fac.py's default --Iteration, which no published script changes
+
 
 class HabaStrategy(DistillationStrategy):
     """HaBa: bases and hallucinators (Liu et al., NeurIPS 2022), TM by default, any objective allowed."""
@@ -250,14 +368,28 @@ class HabaStrategy(DistillationStrategy):
     @classmethod
     def presets(cls, profile: str, dataset: str, ipc: int, given: dict[str, Any]) -> dict[str, Any]:
         preset = super().presets(profile, dataset, ipc, given)
-        if cls.objective_name(given) == "tm":
-            preset["momentum_lr"] = 0.9  # HaBa's code: α's SGD momentum (PROTOCOL.md §12)
+        tm = cls.objective_name(given) == "tm"
+        if tm:
+            preset["momentum_lr"] = 0.9  # HaBa's code: α's SGD momentum (docs/protocol.md §12)
         if profile == "paper":
-            return preset | {"iterations": 5000}
-        # quick: n × classes images per hallucinator draw; TM steps on 32 of them at a time.
-        quick_tm = {"batch_syn": 32} if cls.objective_name(given) == "tm" else {}
-        return preset | quick_tm | {"iterations": 3 if profile == "smoke" else 100}
+            preset["iterations"] = PAPER_ITERATIONS
+            if dataset == "cifar10" and ipc in PAPER_CIFAR10_TM:
+                preset |= PAPER_CIFAR10_HABA
+                if tm:
+                    preset |= PAPER_CIFAR10_EXPERTS | PAPER_CIFAR10_TM[ipc]
+            return preset
+        # quick: n × classes images per hallucinator draw; TM steps on 32 of them at a time, and the
+        # diversity batch follows the student's as in the published code; a narrow extractor.
+        quick_tm = {"batch_syn": 32} if tm else {}
+        smoke = profile == "smoke"
+        sizes = {"iterations": 3 if smoke else 100, "extractor_width": 8 if smoke else 32}
+        return preset | quick_tm | sizes | {"batch_diversity": 32}
 
     @classmethod
     def original_recipe(cls, config: dict[str, Any], dataset: str, ipc: int) -> dict[str, Any] | None:
-        return {"standardize": True}  # HaBa's code standardises every batch (PROTOCOL.md §12)
+        # HaBa's code (docs/protocol.md §12): 1000 epochs in its evaluate_synset loop, every batch
+        # standardised (test batches of 128); on TM, experts trained on standardised batches too.
+        published = {"epochs": 1000, "schedule": "published", "standardize": True, "test_batch_size": 128}
+        if cls.objective_name(config) == "tm":
+            published["spec"] = {"expert_standardize": True}
+        return published

@@ -9,7 +9,8 @@ from benchmark.registry import Registry
 
 # ---- data and networks ----------------------------------------------------------------------------
 # A dataset: a loader (DatasetOptions → mean/std-normalised ClassData) with its image ``shape``
-# (C, H, W) and ``classes`` registered beside it, so planners need no data and no table of their own.
+# (C, H, W), ``classes`` and ``train_per_class`` registered beside it, so planners need no data and
+# no table of their own.
 DATASETS: Registry = Registry("dataset", discover=True)
 # A network: a factory (channels, image_size, num_classes, **options) → nn.Module with ``embed``.
 NETWORKS: Registry = Registry("network", discover=True)
@@ -29,19 +30,23 @@ REPORTED: Registry = Registry("source of reported numbers", discover=True)  # Re
 COMMANDS: Registry = Registry("command", discover=True)
 
 # ---- the harness's own entries --------------------------------------------------------------------
-for _name, _loader, _shape, _classes, _text in [
-    ("fashion_mnist", "fashion_mnist:load_fashion_mnist", (1, 28, 28), 10,
+# train_per_class: the training images of the dataset's smallest class as distributed (before the
+# validation hold-out); planners keep a class's synthetic images at most that many.
+for _name, _loader, _shape, _classes, _per_class, _text in [
+    ("fashion_mnist", "fashion_mnist:load_fashion_mnist", (1, 28, 28), 10, 6000,
      "Fashion-MNIST, 10 classes, 28×28×1 (the embedded default, real data)"),
-    ("digits", "digits:load_digits", (1, 8, 8), 10,
+    ("digits", "digits:load_digits", (1, 8, 8), 10, 139,  # after the loader's fixed 20 % test split
      "scikit-learn's bundled 8×8 digits, 10 classes (tiny real data for tests)"),
-    ("mnist", "mnist:load_mnist", (1, 28, 28), 10, "MNIST, 10 classes, 28×28×1 (idx files)"),
-    ("cifar10", "cifar:load_cifar10", (3, 32, 32), 10, "CIFAR-10, 10 classes, 32×32×3 (python pickles)"),
-    ("cifar100", "cifar:load_cifar100", (3, 32, 32), 100,
+    ("mnist", "mnist:load_mnist", (1, 28, 28), 10, 5421, "MNIST, 10 classes, 28×28×1 (idx files)"),
+    ("cifar10", "cifar:load_cifar10", (3, 32, 32), 10, 5000,
+     "CIFAR-10, 10 classes, 32×32×3 (python pickles)"),
+    ("cifar100", "cifar:load_cifar100", (3, 32, 32), 100, 500,
      "CIFAR-100, 100 fine classes, 32×32×3 (python pickles)"),
-    ("tinyimagenet", "tinyimagenet:load_tinyimagenet", (3, 64, 64), 200,
+    ("tinyimagenet", "tinyimagenet:load_tinyimagenet", (3, 64, 64), 200, 500,
      "TinyImageNet (tiny-imagenet-200), 200 classes, 64×64×3"),
     *[
-        (subset, f"imagenet_subsets:load_{subset}", (3, 128, 128), 10,
+        # 732: ImageNet-1k's smallest training class, a lower bound for every subset
+        (subset, f"imagenet_subsets:load_{subset}", (3, 128, 128), 10, 732,
          f"ImageNet subset {subset} ({what}), 128×128×3, from an ImageNet train/val tree")
         for subset, what in [
             ("imagenette", "10 easy classes"), ("imagewoof", "10 dog breeds"), ("imagefruit", "10 fruits"),
@@ -49,7 +54,10 @@ for _name, _loader, _shape, _classes, _text in [
         ]
     ],
 ]:  # fmt: skip
-    DATASETS.register(_name, f"benchmark.data.{_loader}", description=_text, shape=_shape, classes=_classes)
+    DATASETS.register(
+        _name, f"benchmark.data.{_loader}", description=_text, shape=_shape, classes=_classes,
+        train_per_class=_per_class,
+    )  # fmt: skip
 
 for _name, _factory, _text in [
     ("ConvNet", "convnet:convnet", "ConvNet-128, depth 3"),
@@ -96,4 +104,4 @@ for _name, _command, _text in [
      "strategy differences with Welch 95 % intervals over distillation seeds"),
 ]:  # fmt: skip
     COMMANDS.register(_name, f"benchmark.{_command}", description=_text)
-del _name, _text
+del _name, _text, _per_class

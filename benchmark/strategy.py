@@ -1,13 +1,14 @@
 """The Strategy contract: the registered unit that turns real data and a budget into a Buffer.
 
 A strategy declares the spec keys it accepts (``params``), its defaults per (profile, dataset,
-ipc) (``presets``, decision 9), optionally its published evaluation recipe
+ipc, classes of the fit) (``presets``, decision 9), optionally its published evaluation recipe
 (``original_recipe``, decision 5), and implements ``fit``. The harness resolves the spec, fills
 the manifest, checks the budget and saves the buffer.
 """
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -67,8 +68,12 @@ class Strategy:
         return cls.params
 
     @classmethod
-    def presets(cls, profile: str, dataset: str, ipc: int, given: dict[str, Any]) -> dict[str, Any]:
-        """Defaults for (profile, dataset, ipc) that override the plain defaults."""
+    def presets(
+        cls, profile: str, dataset: str, ipc: int, given: dict[str, Any], classes: int | None = None
+    ) -> dict[str, Any]:
+        """Defaults for (profile, dataset, ipc) that override the plain defaults. ``classes`` is the
+        class count of the fit (a continual step's, not the dataset's; None: unknown), for a method
+        that sizes itself to it; an override without the parameter is called without it."""
         return {}
 
     @classmethod
@@ -113,12 +118,29 @@ def strategy_role(name: str) -> str:
         return "method"
 
 
-def resolve(spec: Spec, profile: str, dataset: str, ipc: int) -> ResolvedSpec:
-    """Every default filled in: spec values > presets for (profile, dataset, ipc) > plain defaults."""
+def registered_classes(dataset: str) -> int | None:
+    """The class count a dataset registered beside its loader; None for a name without one."""
+    from benchmark.registries import DATASETS
+
+    return DATASETS.info(dataset).get("classes") if dataset in DATASETS else None
+
+
+def takes_classes(presets: Callable[..., dict[str, Any]]) -> bool:
+    """Whether a ``presets`` accepts the classes of the fit (a plugin written before it did not)."""
+    parameters = inspect.signature(presets).parameters.values()
+    return any(p.name == "classes" or p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters)
+
+
+def resolve(spec: Spec, profile: str, dataset: str, ipc: int, classes: int | None = None) -> ResolvedSpec:
+    """Every default filled in: spec values > presets for (profile, dataset, ipc, classes of the fit) >
+    plain defaults. ``classes`` defaults to every class the dataset registered."""
     cls = strategy_class(spec.name)
     declared = cls.declared_params(spec.params)
     given = validate_params(spec.name, declared, spec.params)
-    presets = validate_params(spec.name, declared, cls.presets(profile, dataset, ipc, given))
+    if classes is None:
+        classes = registered_classes(dataset)
+    fit = {"classes": classes} if takes_classes(cls.presets) else {}
+    presets = validate_params(spec.name, declared, cls.presets(profile, dataset, ipc, given, **fit))
     config = {key: param.default for key, param in declared.items()} | presets | given
     missing = [key for key, value in config.items() if value is None and declared[key].type is not None]
     if missing:

@@ -16,7 +16,8 @@ class MeanGroups(Strategy):
     params = {"group": Param(8, "real images averaged into one stored image", minimum=1)}
 
     @classmethod
-    def presets(cls, profile, dataset, ipc, given):
+    def presets(cls, profile, dataset, ipc, given, classes=None):
+        # classes: the class count of the fit (a continual step's); a method may size itself to it
         return {"group": 32} if profile == "paper" else {}
 
     def fit(self, data, budget, seed, context):

@@ -1,10 +1,11 @@
 """The registered ``speed`` strategy: SpeedParameterization × a matching objective (default TM).
 
-Defaults per (profile, dataset, ipc, objective) live here (decision 9): the architecture from the
-planner's tables (PROTOCOL.md §6 rows, else this project's small defaults), and optimisation
-settings by objective. The paper's learning rates (SGD, momentum 0.95: SAET 10, SCM 100, FReeNet
-0.01) are for TM's normalised loss; with other objectives they diverge (PROTOCOL.md §11), so those
-get Adam at 1e-3, top-k in the forward pass and a fit to real images as initialisation.
+Defaults per (profile, dataset, ipc, classes of the fit, objective) live here (decision 9): the
+architecture the planner chooses for the fit (docs/protocol.md §6 rows and this project's quick rows
+for fits of the whole dataset, else its rule), and optimisation settings by objective. The paper's
+learning rates (SGD, momentum 0.95: SAET 10, SCM 100, FReeNet 0.01) are for TM's normalised loss;
+with other objectives they diverge (docs/protocol.md §11), so those get Adam at 1e-3, top-k in the
+forward pass and a fit to real images as initialisation.
 """
 
 from __future__ import annotations
@@ -12,16 +13,20 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from benchmark.distill.strategy import DistillationStrategy
-from benchmark.errors import BenchmarkError
+from benchmark.errors import BenchmarkError, DoesNotFitError
 from speed.planner import (
+    ARCHITECTURE_KEYS,
     QUICK,
-    dataset_shape,
+    SpeedPlan,
+    candidates,
+    dataset_info,
     default_architecture,
     default_lam,
     family,
     lam_rule,
     paper_preset,
-    plan,
+    plan_for_fit,
+    whole_dataset,
 )
 
 PAPER_ITERATIONS = 20000
@@ -55,7 +60,7 @@ OTHER_OPTIMISATION = dict(
 # keep top-k in the forward pass (from noise: 26 % val accuracy, real + export 14 %, real + forward
 # 68 %); with DM, Adam at 3e-3 (68.3 % val against 64.6 % at 1e-3).
 QUICK_TM_OPTIMISATION = dict(init="real", sparsify="forward")
-# The published SPEED × TM student and learned lr (PROTOCOL.md §6, §12), in every profile, dataset
+# The published SPEED × TM student and learned lr (docs/protocol.md §6, §12), in every profile, dataset
 # and IPC: the EMA student momentum m ← 0.9·m + 0.1·g, and α (init 0.01) learned by SGD lr 1e-5,
 # momentum 0.95. The SAET/SCM/FReeNet learning rates were tuned with these on.
 TM_STUDENT = dict(student_momentum=0.9, momentum_lr=0.95, lr_lr=1e-5, lr_init=0.01)
@@ -80,25 +85,36 @@ class SpeedStrategy(DistillationStrategy):
     default_objective: ClassVar[str] = "tm"
 
     @classmethod
-    def presets(cls, profile: str, dataset: str, ipc: int, given: dict[str, Any]) -> dict[str, Any]:
+    def presets(
+        cls, profile: str, dataset: str, ipc: int, given: dict[str, Any], classes: int | None = None
+    ) -> dict[str, Any]:
+        """Defaults for a fit of ``classes`` (None: all) of ``dataset`` at ``ipc``: the architecture
+        and λ of the planner's row for a fit of the whole dataset, else of its rule (docs/speed.md)."""
         objective = given.get("objective", cls.default_objective)
-        preset: dict[str, Any] = super().presets(profile, dataset, ipc, given)
+        preset: dict[str, Any] = super().presets(profile, dataset, ipc, given, classes)
         preset |= TM_OPTIMISATION if objective == "tm" else OTHER_OPTIMISATION
         if profile == "quick":
             preset |= QUICK_TM_OPTIMISATION if objective == "tm" else QUICK_OTHER_OPTIMISATION
         if objective == "tm":
             preset |= TM_STUDENT
-        preset |= default_architecture(dataset, ipc, objective)
-        row = paper_preset(dataset, ipc)
+        preset |= _architecture(dataset, ipc, objective, classes)
+        planned = _fit_plan(dataset, ipc, classes, objective, preset)  # λ's rule: the preset's plan
+        fit = _fit_plan(dataset, ipc, classes, objective, preset | given)
+        if "images_per_class" not in given and fit is not None and fit.images_per_class < fit.fits_per_class:
+            preset["images_per_class"] = fit.images_per_class  # capped at the class's training images
+        if profile == "paper":  # the published schedule, also for a fit no published row covers
+            preset["iterations"] = PAPER_ITERATIONS
+        row = paper_preset(dataset, ipc) if whole_dataset(dataset, classes) else None
         if row is not None:
             preset["lam"] = row["lam"]
             if profile == "paper":
-                preset["iterations"] = PAPER_ITERATIONS
                 accepted = _objective_keys(objective)
                 tm = {key: row[key] for key in TM_KEYS} | {"expert_epochs": PAPER_EXPERT_EPOCHS}
                 preset |= {key: value for key, value in tm.items() if key in accepted}
         else:
-            lam = default_lam(dataset, ipc, objective) or _rule_lam(dataset, ipc, preset)
+            lam = default_lam(dataset, ipc, objective, classes)
+            if lam is None and planned is not None:
+                lam = lam_rule(planned.images, planned.heads, planned.patches)
             if lam is not None:
                 preset["lam"] = lam
             if profile == "quick" and (family(dataset), ipc) in QUICK:
@@ -109,19 +125,31 @@ class SpeedStrategy(DistillationStrategy):
 
     @classmethod
     def original_recipe(cls, config: dict[str, Any], dataset: str, ipc: int) -> dict[str, Any] | None:
-        return {"standardize": True}  # SPEED's code standardises every batch (PROTOCOL.md §12)
+        # SPEED's code (docs/protocol.md §12): 1000 epochs in its evaluate_synset loop, every batch
+        # standardised (test batches of 128); on TM, experts trained on standardised batches too.
+        published = {"epochs": 1000, "schedule": "published", "standardize": True, "test_batch_size": 128}
+        if cls.objective_name(config) == "tm":
+            published["spec"] = {"expert_standardize": True}
+        return published
 
 
-def _rule_lam(dataset: str, ipc: int, arch: dict[str, Any]) -> float | None:
-    """λ ≈ 0.064/(N·H·J) for the default architecture, where the dataset's shape is known and it fits."""
+def _architecture(dataset: str, ipc: int, objective: str, classes: int | None) -> dict[str, int]:
+    """The planner's architecture for the fit; where none fits, the rule's smallest, so that the fit
+    reports DoesNotFitError with its numbers and the suite records it (decision 10)."""
     try:
-        image_shape, classes = dataset_shape(dataset)
-        p = plan(
-            classes,
-            ipc,
-            image_shape,
-            **{k: arch[k] for k in ("dim", "tokens", "heads", "k", "depth", "patch")},
-        )
+        return default_architecture(dataset, ipc, objective, classes)
+    except DoesNotFitError:
+        return candidates(dataset_info(dataset)[0])[0]
+
+
+def _fit_plan(
+    dataset: str, ipc: int, classes: int | None, objective: str, config: dict[str, Any]
+) -> SpeedPlan | None:
+    """The plan of the fit with the config's architecture, where the dataset's shape is known and it fits."""
+    if dataset_info(dataset) is None:
+        return None
+    keys = (*ARCHITECTURE_KEYS, "images_per_class")
+    try:
+        return plan_for_fit(dataset, ipc, classes, objective, **{k: config[k] for k in keys if k in config})
     except BenchmarkError:
         return None
-    return lam_rule(p.images, p.heads, p.patches)

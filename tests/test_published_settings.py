@@ -1,6 +1,6 @@
-"""SPEED's settings as published (PROTOCOL.md §6, §12), checked against literal values written here.
+"""SPEED's settings as published (docs/protocol.md §6, §12), checked against literal values written here.
 
-The expected numbers are copied from PROTOCOL.md, never read from the code's own tables: a resolved
+The expected numbers are copied from docs/protocol.md, never read from the code's own tables: a resolved
 config that drifts from the protocol fails here.
 """
 
@@ -23,7 +23,7 @@ from benchmark.registries import SUITES
 from benchmark.spec import parse_spec
 from benchmark.strategy import resolve
 
-# PROTOCOL.md §6 rows: (K, k, D, R, H, patch, λ, batch_syn, syn_steps, max_start)
+# docs/protocol.md §6 rows: (K, k, D, R, H, patch, λ, batch_syn, syn_steps, max_start)
 PAPER_ROWS = {
     ("cifar10", 1): (16, 48, 32, 1, 2, 4, 3e-6, 64, 60, 10),
     ("cifar10", 10): (64, 48, 96, 1, 3, 4, 3e-7, 128, 60, 20),
@@ -78,6 +78,73 @@ def test_alpha_momentum_is_each_methods_own():
     assert config("haba", "paper", "cifar10", 10)["momentum_lr"] == 0.9
     # SPEED with another objective has no student: nothing of TM's is in its config
     assert "student_momentum" not in config("speed:objective=dm", "quick", "fashion_mnist", 1)
+
+
+# ---- MTT's published rows (docs/tm.md: the authors' run commands, sources per row) ---------------
+
+# (syn_steps, expert_epochs, max_start, lr_img, lr_lr, α init, batch_syn, ZCA, network)
+MTT_ROWS = {
+    ("cifar10", 1): (50, 2, 2, 100.0, 1e-7, 0.01, 0, True, "ConvNet"),
+    ("cifar10", 10): (30, 2, 20, 100.0, 1e-5, 0.001, 0, True, "ConvNet"),
+    ("cifar10", 50): (30, 2, 40, 1000.0, 1e-5, 0.001, 0, False, "ConvNet"),
+    ("cifar100", 1): (20, 3, 20, 1000.0, 1e-5, 0.01, 0, True, "ConvNet"),
+    ("cifar100", 10): (20, 2, 20, 1000.0, 1e-5, 0.01, 0, False, "ConvNet"),
+    ("cifar100", 50): (80, 2, 40, 1000.0, 1e-5, 0.01, 125, True, "ConvNet"),
+    ("tinyimagenet", 1): (10, 2, 10, 10000.0, 1e-4, 0.01, 0, False, "ConvNetD4"),
+    ("tinyimagenet", 10): (20, 2, 40, 10000.0, 1e-4, 0.01, 200, False, "ConvNetD4"),
+    ("tinyimagenet", 50): (20, 2, 40, 10000.0, 1e-4, 0.01, 300, False, "ConvNetD4"),
+}
+MTT_KEYS = ("syn_steps", "expert_epochs", "max_start", "lr_img", "lr_lr", "lr_init", "batch_syn")
+IMAGENET_SUBSETS = ("imagenette", "imagewoof", "imagefruit", "imagemeow", "imagesquawk", "imageyellow")
+
+
+def whitened(dataset: str, ipc: int) -> bool:
+    """Whether MTT's published recipe for this row keeps the paper profile's ZCA (CIFAR) or none."""
+    from baselines.tm import TMStrategy
+
+    recipe = TMStrategy.original_recipe({}, dataset, ipc)
+    return recipe.get("preprocessing", load_profile("paper").preprocessing(dataset)) == "zca"
+
+
+def assert_mtt_defaults(cfg: dict) -> None:
+    """100 experts × 50 epochs, 5000 iterations, images and α with SGD momentum 0.5, plain student."""
+    assert (cfg["num_experts"], cfg["expert_train_epochs"], cfg["iterations"]) == (100, 50, 5000)
+    assert (cfg["momentum_img"], cfg["momentum_lr"], cfg["student_momentum"]) == (0.5, 0.5, 0)
+
+
+@pytest.mark.parametrize("dataset,ipc", sorted(MTT_ROWS))
+def test_paper_tm_config_is_the_published_row(dataset, ipc):
+    cfg = config("tm", "paper", dataset, ipc)
+    *row, zca, network = MTT_ROWS[(dataset, ipc)]
+    assert tuple(cfg[key] for key in MTT_KEYS) == tuple(row)
+    assert whitened(dataset, ipc) is zca
+    assert cfg["network"] == network
+    assert_mtt_defaults(cfg)
+
+
+@pytest.mark.parametrize("dataset", IMAGENET_SUBSETS)
+@pytest.mark.parametrize("ipc", [1, 10])
+def test_paper_tm_config_of_the_imagenet_subsets(dataset, ipc):
+    """What the published sources agree on (lr_img and lr_lr stay unset there: they disagree)."""
+    cfg = config("tm", "paper", dataset, ipc)
+    assert (cfg["syn_steps"], cfg["expert_epochs"], cfg["max_start"], cfg["lr_init"]) == (20, 2, 10, 0.01)
+    assert cfg["network"] == "ConvNetD5" and not whitened(dataset, ipc)
+    assert_mtt_defaults(cfg)
+
+
+def test_paper_tm_without_a_published_row_keeps_the_defaults():
+    cfg = config("tm", "paper", "cifar10", 20)
+    assert (cfg["syn_steps"], cfg["expert_epochs"], cfg["max_start"], cfg["lr_img"]) == (20, 2, 20, 1000.0)
+    assert config("tm", "paper", "fashion_mnist", 1)["network"] == "ConvNet"
+
+
+@pytest.mark.parametrize("dataset,network", [
+    ("cifar10", "ConvNet"), ("cifar100", "ConvNet"), ("fashion_mnist", "ConvNet"),
+    ("tinyimagenet", "ConvNetD4"), ("imagenette", "ConvNetD5"), ("imageyellow", "ConvNetD5"),
+])  # fmt: skip
+def test_paper_depth_of_tm_and_speed_students(dataset, network):
+    assert config("tm", "paper", dataset, 1)["network"] == network
+    assert config("speed", "paper", dataset, 1)["network"] == network
 
 
 def test_alpha_optimizer_uses_the_configured_momentum(digits, tmp_path):
@@ -301,7 +368,8 @@ def test_standardised_recipe_feeds_every_batch_standardised(digits, monkeypatch)
 
     monkeypatch.setattr(evaluate_module, "create_network", lambda *a, **k: Recorder())
     images, labels = digits.train.images[:40] * 3 + 1, digits.train.labels[:40]
-    recipe = EvalRecipe(epochs=2, batch_size=16, dsa="auto", standardize=True)
+    # no DSA: its draw comes after the standardisation (tests/test_original_recipe.py checks the order)
+    recipe = EvalRecipe(epochs=2, batch_size=16, dsa=None, standardize=True)
     job = EvaluationJob("MLP", digits, TrainingSet(images, labels, lr=0.01), recipe, 0)
     evaluate_module.train_and_test(job)
     assert len(seen) == 2 * math.ceil(40 / 16) + 1  # training batches, then the test split

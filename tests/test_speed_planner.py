@@ -88,8 +88,11 @@ def test_cli_json_and_table(capsys):
     assert out["k"] == 8 and out["total"] <= 7840
     text = _run(["--dataset", "fashion_mnist", "--ipc", "1"], capsys)
     assert "per class" in text and "budget" in text
+    # half the classes: not the 100-class row (7 per class) but the rule's plan for the fit
     out = json.loads(_run(["--dataset", "cifar100", "--ipc", "1", "--classes", "50", "--json"], capsys))
-    assert out["classes"] == 50 and out["images_per_class"] == 7
+    assert out["classes"] == 50 and out["images_per_class"] == 18
+    assert [out[key] for key in ("dim", "tokens", "heads", "k", "depth", "patch")] == [64, 32, 2, 48, 1, 4]
+    assert out["codes_per_patch"] == 1.5 and out["total"] == 17904 + 1.5 * 2 * 48 * 900
 
 
 def test_cli_unknown_dataset(capsys):

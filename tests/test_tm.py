@@ -170,3 +170,28 @@ def test_the_fast_student_equals_the_frozen_pre_optimisation_one(digits, tmp_pat
         synthetic.images.grad, images.grad, rtol=1e-3, atol=1e-5 * images.grad.abs().max()
     )
     assert float(objective.alpha.grad) == pytest.approx(float(frozen.alpha.grad), rel=1e-4)
+
+
+@pytest.mark.parametrize("side", [8, 7])
+def test_student_pool_equals_avg_pool2d_in_every_derivative_order(side):
+    """Values, gradients and gradients of gradients bit for bit, odd sides (last row dropped) too."""
+    import torch.nn.functional as F
+
+    from baselines.tm import StudentPool
+    from benchmark.nets.layers import AvgPool2x2
+
+    rng = torch.Generator().manual_seed(0)
+    x0 = torch.randn(3, 4, side, side, generator=rng)
+    v = torch.randn(3, 4, side // 2, side // 2, generator=rng)
+    u = torch.randn(3, 4, side, side, generator=rng)
+
+    def derivatives(pool):
+        x = x0.clone().requires_grad_(True)
+        w = v.clone().requires_grad_(True)
+        y = pool(x)
+        grad = torch.autograd.grad((y * w).sum(), x, create_graph=True)[0]
+        return (y, grad, *torch.autograd.grad((grad * u).sum() + (y**2).sum(), (x, w)))
+
+    expected = derivatives(lambda x: F.avg_pool2d(x, 2, 2))
+    for got, want in zip(derivatives(StudentPool(AvgPool2x2())), expected, strict=True):
+        assert torch.equal(got, want)

@@ -46,8 +46,11 @@ class DistillationStrategy(Strategy):
         return declared
 
     @classmethod
-    def presets(cls, profile: str, dataset: str, ipc: int, given: dict[str, Any]) -> dict[str, Any]:
-        """The objective's presets; subclasses add their parameterization's on top."""
+    def presets(
+        cls, profile: str, dataset: str, ipc: int, given: dict[str, Any], classes: int | None = None
+    ) -> dict[str, Any]:
+        """The objective's presets; subclasses add their parameterization's on top (SPEED's depend on
+        the classes of the fit)."""
         return OBJECTIVES.get(cls.objective_name(given)).presets(profile, dataset, ipc)
 
     def fit(self, data: ClassData, budget: Budget, seed: int, context: FitContext) -> Buffer:

@@ -1,4 +1,4 @@
-"""The corruption-robustness suite (SPEED paper Table 5 / Fig. 3; PROTOCOL.md §9).
+"""The corruption-robustness suite (SPEED paper Table 5 / Fig. 3; docs/protocol.md §9).
 
 Each buffer trains K networks of each suite network (ConvNet and ResNet18 by default) once; every
 trained network is tested on the clean test images and on each corruption × severity of the same
@@ -23,6 +23,7 @@ from benchmark.errors import UserInputError
 from benchmark.progress import progress
 from benchmark.strategy import ResolvedSpec
 from benchmark.suites.base import Cell, Suite, TableSpec, Unit
+from benchmark.suites.standard import ConvNetByResolution
 from benchmark.training.job import EvaluationJob
 
 SUMMARIES = ("clean", "mean15", "mean19")
@@ -59,7 +60,7 @@ def _rank(column: str) -> tuple:
     return (1, ALL.index(column)) if column in ALL else (2, 0, column)
 
 
-class CorruptionSuite(Suite):
+class CorruptionSuite(ConvNetByResolution, Suite):
     """Clean and corrupted accuracy of each (strategy, ipc) buffer's networks."""
 
     name = "corruption"
@@ -68,8 +69,9 @@ class CorruptionSuite(Suite):
         # the official CIFAR-10-C files when present under --data-root, the whole test set
         "paper": {
             "datasets": ["cifar10"], "strategies": ["speed"], "ipc": [10], "seeds": [0],
-            "networks": ["ConvNet", "ResNet18"], "repeats": 5, "severities": [1, 2, 3, 4, 5],
-            "corruption_seed": 0, "recipes": {"default": {"epochs": 1000, "lr": 0.01, "dsa": "auto"}},
+            "networks": ["ConvNet", "ResNet18"], "convnet_by_resolution": True, "repeats": 5,
+            "severities": [1, 2, 3, 4, 5], "corruption_seed": 0,
+            "recipes": {"default": {"epochs": 1000, "lr": 0.01, "dsa": "auto"}},
         },
         # ConvNet and ResNet18 (narrowed as in cross-arch) trained once per buffer and repeat, tested
         # on a seeded subset of 20 test images per class, clean and under all 19 corruptions × 5

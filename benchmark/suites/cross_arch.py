@@ -18,6 +18,7 @@ from benchmark.cache import stable_hash
 from benchmark.registries import NETWORKS
 from benchmark.seeding import derive_seed
 from benchmark.suites.base import Cell, Suite, TableSpec
+from benchmark.suites.standard import ConvNetByResolution
 from benchmark.training.job import EvaluationJob
 
 
@@ -33,16 +34,16 @@ def network_observations(frame: pd.DataFrame) -> pd.DataFrame:
 NARROW_RESNET = {"network_options": {"widths": [16, 32, 64, 128]}}
 
 
-class CrossArchSuite(Suite):
+class CrossArchSuite(ConvNetByResolution, Suite):
     """Accuracy of each (strategy, ipc) buffer on each evaluation network (one column per network)."""
 
     name = "cross-arch"
     table = TableSpec(observe=network_observations, rows=("label", "ipc"), figure="bars")
     defaults = {
-        # full-size networks, 1000 epochs with DSA, 5 repeats
+        # full-size networks (ConvNet: depth by resolution), 1000 epochs with DSA, 5 repeats
         "paper": {
             "datasets": ["cifar10"], "strategies": ["speed"], "ipc": [10], "seeds": [0],
-            "networks": ["ConvNet", "MLP", "ResNet18", "ViT"], "repeats": 5,
+            "networks": ["ConvNet", "MLP", "ResNet18", "ViT"], "convnet_by_resolution": True, "repeats": 5,
             "recipes": {"default": {"epochs": 1000, "lr": 0.01, "dsa": "auto"}},
         },
         # IPC 1, 1 repeat (--repeats 2 for a std), 300 epochs with DSA, 100 test images per class;
