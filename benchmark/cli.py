@@ -61,7 +61,15 @@ def add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
 
 
-HELP = argparse.ArgumentDefaultsHelpFormatter  # every option's help shows its default
+class HELP(argparse.ArgumentDefaultsHelpFormatter):
+    """Every option's help shows its default once: not where the help already states it, nor for
+    flags and options without one (``None``, ``False``)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        help_text = action.help or ""
+        if "(default" in help_text or action.default in (None, False) or action.default is argparse.SUPPRESS:
+            return help_text
+        return super()._get_help_string(action)
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -114,9 +122,13 @@ def build_parser(argv: list[str]) -> argparse.ArgumentParser:
     return parser
 
 
+INTERRUPTED = "interrupted; finished records are kept, re-run to resume"
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     show_warnings_in_one_line()
+    command = None
     try:
         load_entry_point_plugins()  # first, so a plugin file re-registering a built-in name is named
         for path in _plugin_paths(argv):
@@ -124,17 +136,36 @@ def main(argv: list[str] | None = None) -> int:
         args = build_parser(argv).parse_args(argv)
         args.plugin_files, args.argv = _plugin_paths(argv), list(argv)
         configure_logging(args.log_file)
-        return dispatch(args)
+        command = command_of(args)
+        return command.run(args)
     except BenchmarkError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("interrupted; finished records are kept, re-run to resume", file=sys.stderr)
+    except KeyboardInterrupt:  # a command may say what an interruption leaves (``interrupted``)
+        print(getattr(command, "interrupted", INTERRUPTED), file=sys.stderr)
         return 130
     except BrokenPipeError:  # e.g. `show --format csv | head -1`: the reader left; nothing is lost
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 0
+
+
+class LogFile(logging.FileHandler):
+    """``--log-file``: a line that cannot be written (a full disk) is one warning on stderr; the file
+    is then dropped and logging goes on to stderr alone (no traceback per line)."""
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        error = sys.exc_info()[1]
+        logging.getLogger("benchmark").removeHandler(self)
+        reason = getattr(error, "strerror", None) or error
+        print(
+            f"warning: --log-file {self.baseFilename!r} cannot be written ({reason}); logging to stderr only",
+            file=sys.stderr,
+        )
+        try:
+            self.close()
+        except OSError:
+            pass
 
 
 class CurrentStderr(logging.StreamHandler):
@@ -161,7 +192,7 @@ def configure_logging(log_file: Path | None) -> None:
     logger.addHandler(console)
     if log_file is not None:
         try:
-            handler = logging.FileHandler(log_file, mode="a", encoding="utf-8")
+            handler = LogFile(log_file, mode="a", encoding="utf-8")
         except OSError as error:
             raise UserInputError(
                 f"--log-file {str(log_file)!r} cannot be written ({error.strerror})"
@@ -187,11 +218,11 @@ def show_warnings_in_one_line() -> None:
     warnings.showwarning = show
 
 
-def dispatch(args: argparse.Namespace) -> int:
+def command_of(args: argparse.Namespace):
     from benchmark.registries import COMMANDS
 
     name = args.command if getattr(args, "subcommand", None) is None else f"{args.command} {args.subcommand}"
-    return COMMANDS.get(name).run(args)
+    return COMMANDS.get(name)
 
 
 def _help_text(description: str) -> str:

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-from benchmark.errors import DuplicateNameError, UnknownNameError
+from benchmark.errors import DuplicateNameError, UnknownNameError, UserInputError
 
 T = TypeVar("T")
 
@@ -88,7 +88,13 @@ class Registry(Generic[T]):
     def get(self, name: str) -> T:
         entry = self._entry(name)
         if isinstance(entry.target, str):
-            entry.target = import_object(entry.target)
+            try:
+                entry.target = import_object(entry.target)
+            except (ImportError, AttributeError, ValueError) as error:  # a plugin's lazy target
+                raise UserInputError(
+                    f"{self.kind} {name!r} is registered as {entry.target!r}, which cannot be imported "
+                    f"({type(error).__name__}: {error})"
+                ) from None
             if not entry.description:
                 doc = getattr(entry.target, "__doc__", None) or ""
                 entry.description = doc.strip().split("\n")[0]

@@ -33,6 +33,7 @@ def main(strategy: str = "dm:iterations=20", ipc: int = 5, epochs: int = 30) -> 
         warnings.simplefilter("ignore")  # avalanche warns about optional solvers it does not need
         from avalanche.benchmarks.scenarios.supervised import class_incremental_benchmark
         from avalanche.evaluation.metrics import accuracy_metrics
+        from avalanche.logging import InteractiveLogger
         from avalanche.training.plugins import EvaluationPlugin
 
         from benchmark.integrations.avalanche import DistilledGDumb
@@ -48,18 +49,18 @@ def main(strategy: str = "dm:iterations=20", ipc: int = 5, epochs: int = 30) -> 
     )
     torch.manual_seed(0)
     model = nn.Sequential(nn.Flatten(), nn.Linear(64, 128), nn.ReLU(), nn.Linear(128, 10))
-    gdumb = DistilledGDumb(
-        model,
-        torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9),
-        nn.CrossEntropyLoss(),
-        strategy,
-        ipc,
+    gdumb = DistilledGDumb(  # keywords only, as avalanche's strategy classes take them
+        model=model,
+        optimizer=torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9),
+        criterion=nn.CrossEntropyLoss(),
+        strategy=strategy,
+        ipc=ipc,
         memory={"dataset": "digits", "mean": data.mean, "std": data.std, "dsa": data.augmentation},
         train_mb_size=32,
         train_epochs=epochs,
         eval_mb_size=256,
         device="cpu",
-        evaluator=EvaluationPlugin(accuracy_metrics(stream=True), loggers=[]),
+        evaluator=EvaluationPlugin(accuracy_metrics(stream=True), loggers=[InteractiveLogger()]),
     )
     accuracies = []
     for t, experience in enumerate(scenario.train_stream):

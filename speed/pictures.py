@@ -3,10 +3,12 @@ each image hold non-zero codes (Fig. III: the storage used per patch, summed ove
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import torch
 
+from benchmark.atomic import atomic_write_bytes
 from benchmark.buffer import Buffer
 
 MAX_COLUMNS = 20
@@ -58,8 +60,10 @@ def _grid_figure(
         axes[c * rows_per_class][0].set_ylabel(name, rotation=0, ha="right", va="center", fontsize=8)
     if label is not None and shown is not None:
         fig.colorbar(shown, ax=axes.ravel().tolist(), shrink=0.6, label=label)
-    fig.savefig(path, dpi=100, bbox_inches="tight")
+    data = io.BytesIO()
+    fig.savefig(data, format="png", dpi=100, bbox_inches="tight")
     plt.close(fig)
+    atomic_write_bytes(path, data.getvalue())  # a kill or a full disk leaves no half picture
 
 
 def save_speed_pictures(
@@ -67,13 +71,14 @@ def save_speed_pictures(
 ) -> list[Path]:
     """Write ``speed_images.png`` (every image, the dataset's preprocessing undone: a ZCA buffer reads
     its transform from ``cache_root``) and ``speed_patch_usage.png`` (non-zero codes per patch, one
-    colour scale with a colorbar); returns the paths."""
-    from benchmark.export import class_names
+    colour scale with a colorbar); returns the paths. A folder that cannot be written is one line
+    before any work."""
+    from benchmark.export import pixels_for_people
+    from benchmark.results.store import prepare_output_dir
 
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    images, _ = buffer.pixels(cache_root)
-    names = list(class_names(buffer).values())
+    folder = prepare_output_dir(folder)
+    images, _, names = pixels_for_people(buffer, cache_root)
+    names = list(names.values())
     per_class = int(buffer.manifest["images_per_class"])
     tiles = images.permute(0, 2, 3, 1)
     if tiles.shape[-1] == 1:
@@ -89,10 +94,13 @@ class PicturesCommand:
     """``python -m benchmark pictures BUFFER --output-dir DIR``."""
 
     help = "SPEED buffer pictures: every image (preprocessing undone) and its codes per patch"
+    interrupted = "interrupted; pictures already written are complete, the others were not written"
 
     def add_arguments(self, parser) -> None:
+        from benchmark.cli import path_argument
+
         parser.add_argument("buffer", type=Path, help="a SPEED buffer (.safetensors)")
-        parser.add_argument("--output-dir", type=Path, required=True, help="folder for the two PNGs")
+        parser.add_argument("--output-dir", type=path_argument, required=True, help="folder for the two PNGs")
         parser.add_argument(
             "--results", type=Path, default=None, help="results folder of a ZCA buffer's cache"
         )

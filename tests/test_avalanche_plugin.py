@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import io
 import math
 import warnings
 from pathlib import Path
@@ -198,33 +199,83 @@ def test_the_memory_is_trained_with_the_configured_augmentation(monkeypatch, tmp
     assert list(tmp_path.iterdir()) == []
 
 
-def test_distilled_buffer_serves_replay(monkeypatch, tmp_path):
+def replay_sizes(policy, experiences: int) -> list[list[int]]:
+    """Images per class in the policy's buffer after each of the first experiences of a 2-class stream."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        from avalanche.training.plugins import ReplayPlugin
+        from avalanche.logging import TextLogger
+        from avalanche.training.plugins import EvaluationPlugin, ReplayPlugin
         from avalanche.training.supervised import Naive
 
-        from benchmark.integrations.avalanche import DistilledBuffer
-
-    monkeypatch.chdir(tmp_path)
     scenario = one_experience(class_order(1, 10))
-    policy = DistilledBuffer(40, "random", ipc=IPC, dataset="digits", augmentation=None)
+    quiet = EvaluationPlugin(loggers=[TextLogger(io.StringIO())])  # avalanche warns without a logger
     model = nn.Sequential(nn.Flatten(), nn.Linear(64, 10))
     strategy = Naive(
         model=model, optimizer=torch.optim.SGD(model.parameters(), lr=0.1), criterion=nn.CrossEntropyLoss(),
-        train_mb_size=BATCH, train_epochs=1, device="cpu", evaluator=None,
-        plugins=[ReplayPlugin(mem_size=40, storage_policy=policy)],
+        train_mb_size=BATCH, train_epochs=1, device="cpu", evaluator=quiet,
+        plugins=[ReplayPlugin(mem_size=policy.max_size, storage_policy=policy)],
     )  # fmt: skip
-    for t, experience in enumerate(scenario.train_stream[:3]):
+    sizes = []
+    for experience in scenario.train_stream[:experiences]:
         strategy.train(experience)
-        assert len(policy.buffer) == IPC * 2 * (t + 1)  # one buffer per experience, each its budget
-    assert len(policy.memory.buffers) == 3 and list(tmp_path.iterdir()) == []
+        assert len(policy.buffer) == len(policy.memory.labels)
+        sizes.append(sorted(torch.bincount(policy.memory.labels).tolist(), reverse=True))
+    return sizes
 
 
-def test_the_documented_example_runs(monkeypatch, tmp_path):
+def test_distilled_buffer_honours_mem_size(monkeypatch, tmp_path):
+    """As avalanche's class-balanced buffer: max_size // classes seen per class (earlier classes cut),
+    or max_size // num_classes from the start; a resize cuts the memory."""
+    from benchmark.integrations.avalanche import DistilledBuffer
+
     monkeypatch.chdir(tmp_path)
-    example = load_example()
-    accuracies = example.main(strategy="dm:iterations=2", ipc=3, epochs=8)
-    assert len(accuracies) == 5 and all(0.0 <= a <= 1.0 for a in accuracies)
-    assert accuracies[0] > 0.5  # two classes from 3 images each: well above chance
-    assert list(tmp_path.iterdir()) == []
+    sizes = [[n for n in per_class if n] for per_class in replay_sizes(
+        DistilledBuffer(100, "herding", dataset="digits", augmentation=None), 3
+    )]  # fmt: skip
+    assert sizes == [[50, 50], [25] * 4, [16] * 6]
+    fixed = DistilledBuffer(100, "random", num_classes=10, dataset="digits", augmentation=None)
+    assert [[n for n in c if n] for c in replay_sizes(fixed, 3)] == [[10] * 2, [10] * 4, [10] * 6]
+    assert len(fixed.memory.buffers) == 3 and list(tmp_path.iterdir()) == []
+    fixed.resize(None, 30)
+    assert fixed.max_size == 30 and torch.bincount(fixed.memory.labels).max() == 3 and len(fixed.buffer) == 18
+
+
+def test_distilled_buffer_refuses_sizes_that_cannot_hold(monkeypatch):
+    from benchmark.integrations.avalanche import DistilledBuffer, distilled_replay
+
+    with pytest.raises(UserInputError, match="pass num_classes too"):
+        DistilledBuffer(100, "herding", ipc=5)
+    with pytest.raises(UserInputError, match="choose ipc ≤ 4"):
+        DistilledBuffer(40, "herding", ipc=5, num_classes=10)
+    with pytest.raises(UserInputError, match="choose max_size ≥ 10"):
+        DistilledBuffer(5, "herding", num_classes=10).images_per_class(10)
+    with pytest.raises(UserInputError, match="no_such"):
+        DistilledBuffer(100, "no_such")
+    plugin = distilled_replay(60, "random", num_classes=10)
+    assert plugin.mem_size == plugin.storage_policy.max_size == 60
+
+
+def test_no_deprecation_warnings_from_our_classes(monkeypatch, tmp_path):
+    """Keyword-only DistilledGDumb (avalanche's constructors take keywords) and a storage policy whose
+    ``update`` is not the deprecated inherited one."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from avalanche.evaluation.metrics import accuracy_metrics
+        from avalanche.logging import TextLogger
+        from avalanche.training.plugins import EvaluationPlugin
+
+        from benchmark.integrations.avalanche import DistilledBuffer, DistilledGDumb
+
+    monkeypatch.chdir(tmp_path)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(64, 10))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        evaluator = EvaluationPlugin(accuracy_metrics(stream=True), loggers=[TextLogger(io.StringIO())])
+        gdumb = DistilledGDumb(
+            model=model, optimizer=torch.optim.SGD(model.parameters(), lr=0.1),
+            criterion=nn.CrossEntropyLoss(), strategy="random", ipc=1, memory={"dataset": "digits"},
+            device="cpu", evaluator=evaluator,
+        )  # fmt: skip
+        gdumb.train(one_experience(class_order(0, 10)).train_stream[0])
+        replay_sizes(DistilledBuffer(20, "random", dataset="digits", augmentation=None), 2)
+    assert [f"{w.category.__name__}: {w.message}" for w in caught] == []

@@ -56,7 +56,7 @@ def test_export_npz_holds_labels_class_names_and_lr(folder, tmp_path):
     assert main(["export", str(path), "--format", "npz", "--output-dir", str(tmp_path)]) == 0
     (archive,) = tmp_path.glob("*.npz")
     content = np.load(archive)
-    assert content["images"].dtype == np.uint8 and content["images"].shape == (10, 8, 8, 1)
+    assert content["images"].dtype == np.float32 and content["images"].shape == (10, 1, 8, 8)  # as trained on
     assert sorted(content["labels"].tolist()) == list(range(10))
     assert len(content["class_names"]) == 10
     assert json.loads((tmp_path / "buffer.json").read_text())["manifest"]["strategy"] == "random"

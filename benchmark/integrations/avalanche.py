@@ -59,6 +59,30 @@ if TYPE_CHECKING:
     from avalanche.benchmarks import CLExperience
 
 
+def check_memory_arguments(profile: str, seed: int, mean, std, dsa: str | None) -> None:
+    """The CLI's rules for the memory's arguments, at construction (not when the memory is first used)."""
+    import math
+
+    from benchmark.augment.dsa import check_setting
+    from benchmark.options import SEED_MAX, check_range
+    from benchmark.profiles import load_profile
+
+    load_profile(profile)  # an unknown name: one line with did-you-mean
+    if not isinstance(seed, int) or isinstance(seed, bool):
+        raise UserInputError(f"seed={seed!r}: an integer between 0 and {SEED_MAX} is expected")
+    check_range("seed", seed, 0, SEED_MAX)
+    if (mean is None) != (std is None):
+        raise UserInputError("give mean and std together (one value per channel each), or neither")
+    if mean is not None:
+        numbers = all(isinstance(v, int | float) and math.isfinite(v) for v in [*mean, *std])
+        if not numbers or len(mean) != len(std) or any(v <= 0 for v in std):
+            raise UserInputError(
+                f"mean={mean!r}, std={std!r}: one finite value per channel each, every std positive"
+            )
+    if dsa is not None:
+        check_setting(dsa)
+
+
 class DistilledMemory:
     """The memory a registered strategy builds, one buffer per training experience.
 
@@ -94,7 +118,10 @@ class DistilledMemory:
             raise UserInputError(f"ipc must be a positive integer, got {ipc!r}; use e.g. ipc=10")
         if not (augmentation in ("dsa", None) or callable(augmentation)):
             raise UserInputError(f"augmentation={augmentation!r}: use 'dsa', None or a callable on one image")
-        self.resolved: ResolvedSpec = resolve(parse_spec(strategy), profile, dataset, ipc)
+        check_memory_arguments(profile, seed, mean, std, dsa)
+        self.spec = parse_spec(strategy)
+        # resolved for every class now, to refuse a bad spec early; each experience resolves its own
+        self.resolved: ResolvedSpec = resolve(self.spec, profile, dataset, ipc)
         if not strategy_class(self.resolved.name).budgeted:
             raise UserInputError(
                 f"strategy {self.resolved.name!r} is unbudgeted and cannot build a memory; "
@@ -118,16 +145,28 @@ class DistilledMemory:
     def learned_lrs(self) -> list[float | None]:
         return [buffer.learned_lr for buffer in self.buffers]
 
-    def add_experience(self, dataset, device: torch.device) -> Buffer:
-        """Fit the strategy on one experience's dataset (its eval transforms) and grow the memory."""
+    def add_experience(
+        self, dataset, device: torch.device, ipc_for: Callable[[int], int] | None = None
+    ) -> Buffer:
+        """Fit the strategy, resolved for the experience's classes, on the experience's dataset (its
+        eval transforms) and grow the memory. ``ipc_for(classes seen)`` sets this experience's images
+        per class (default: ``ipc``)."""
         images, labels, task_labels = experience_tensors(dataset)
         data = self.class_data(images, labels)
+        seen = len(set(self.labels.tolist()) | set(data.classes))
+        ipc = ipc_for(seen) if ipc_for is not None else self.ipc
         seed = derive_seed("avalanche-memory", self.seed, len(self.buffers))
         context = FitContext(
             device=device, cache_root=self.cache_root, profile=self.profile, show_progress=self.show_progress
         )
-        buffer = fit_buffer(self.resolved, data, self.ipc, seed, context, experience=len(self.buffers))
+        resolved = resolve(self.spec, self.profile, self.dataset_name, ipc, len(data.classes))
+        buffer = fit_buffer(resolved, data, ipc, seed, context, experience=len(self.buffers))
         memory_images, memory_labels, _ = buffer.materialize("cpu")
+        if buffer.soft_labels is not None:  # avalanche's criterion takes class ids (docs/soft-labels.md)
+            warnings.warn(
+                f"{resolved.canonical}: the memory trains on hard labels; soft labels count but go unused",
+                stacklevel=2,
+            )
         self.buffers.append(buffer)
         self._append(memory_images, memory_labels, int(task_labels[0]) if len(task_labels) else 0)
         return buffer
@@ -177,6 +216,20 @@ class DistilledMemory:
             ],
             transform_groups=TransformGroups({"train": (self._augment, None), "eval": (None, None)}),
         )
+
+    @property
+    def classes_seen(self) -> int:
+        return len(set(self.labels.tolist()))
+
+    def keep_per_class(self, per_class: int) -> None:
+        """Keep the first ``per_class`` images of each class in the memory (``buffers`` stay as fitted)."""
+        if self.images is None:
+            return
+        keep = torch.zeros(len(self.labels), dtype=torch.bool)
+        for c in self.labels.unique():
+            keep[torch.nonzero(self.labels == c).flatten()[:per_class]] = True
+        self.images, self.labels = self.images[keep], self.labels[keep]
+        self.task_labels = self.task_labels[keep]
 
     def _augmentation(self, augmentation):
         if augmentation != "dsa":
@@ -242,33 +295,101 @@ class DistilledMemoryPlugin(SupervisedPlugin):
 
 class DistilledBuffer(ExemplarsBuffer):
     """A storage policy whose buffer is the memory a registered strategy builds (see
-    :class:`DistilledMemory` for the arguments), e.g. ``ReplayPlugin(mem_size=m,
-    storage_policy=DistilledBuffer(m, "dm", ipc=10))``. ``max_size`` is what avalanche calls the
-    memory size; the memory's real limit is its storage budget (ipc × classes seen), so ``resize``
-    changes the number reported, never drops a buffer."""
+    :class:`DistilledMemory` for the other arguments), holding at most ``max_size`` images (what
+    avalanche's ``ReplayPlugin`` calls ``mem_size``; it must be the same number there, or use
+    :func:`distilled_replay`).
 
-    def __init__(self, max_size: int, strategy: str, ipc: int, device: str | torch.device | None = None,
+    Images per class, as avalanche's class-balanced buffer sizes them:
+
+    - default: ``max_size // classes seen`` at each experience; the new classes' buffer is fitted
+      with that budget and earlier classes keep their first that many images (for a selection such as
+      herding its first picks; for a distilled buffer a subset of a set fitted for a larger budget);
+    - ``num_classes`` (the classes of the whole stream): ``max_size // num_classes`` from the start,
+      so nothing is ever cut;
+    - ``ipc`` with ``num_classes``: that many, when ``ipc × num_classes ≤ max_size``.
+
+    ``resize`` changes ``max_size`` and cuts the memory to it the same way."""
+
+    def __init__(self, max_size: int, strategy: str, ipc: int | None = None, *,
+                 num_classes: int | None = None, device: str | torch.device | None = None,
                  **memory: Any):  # fmt: skip
+        check_memory_size(max_size, ipc, num_classes)
         super().__init__(max_size)
-        self.memory = DistilledMemory(strategy, ipc, **memory)
-        self.device = device
+        self.memory = DistilledMemory(strategy, ipc or 1, num_classes=num_classes, **memory)
+        self.ipc, self.num_classes, self.device = ipc, num_classes, device
+
+    def images_per_class(self, classes_seen: int) -> int:
+        """The images each class may hold with ``classes_seen`` classes in the memory."""
+        if self.ipc is not None:
+            return self.ipc
+        divisor = self.num_classes or classes_seen
+        if self.max_size < divisor:
+            raise UserInputError(
+                f"max_size={self.max_size} holds less than one image for each of {divisor} classes; "
+                f"choose max_size ≥ {divisor} (avalanche's mem_size)"
+            )
+        return self.max_size // divisor
 
     def post_adapt(self, agent_state, exp: CLExperience) -> None:
         device = torch.device(
             self.device if self.device is not None else getattr(agent_state, "device", "cpu")
         )
-        self.memory.add_experience(exp.dataset, device)
+        self.memory.add_experience(exp.dataset, device, self.images_per_class)
+        self.memory.keep_per_class(self.images_per_class(self.memory.classes_seen))
         self.buffer = self.memory.dataset()
 
+    def update(self, strategy: Any, **kwargs: Any) -> None:
+        """What ``ReplayPlugin`` calls after each experience (avalanche deprecates the inherited one)."""
+        self.post_adapt(strategy, strategy.experience)
+
     def resize(self, strategy: Any, new_size: int) -> None:
+        check_memory_size(new_size, self.ipc, self.num_classes)
         self.max_size = new_size
+        if self.memory.images is not None:
+            self.memory.keep_per_class(self.images_per_class(self.memory.classes_seen))
+            self.buffer = self.memory.dataset()
+
+
+def check_memory_size(max_size: int, ipc: int | None, num_classes: int | None) -> None:
+    """A memory size, and an ``ipc`` only where it is known to fit: one line saying how to choose."""
+    if not isinstance(max_size, int) or isinstance(max_size, bool) or max_size < 0:
+        raise UserInputError(f"max_size={max_size!r}: a memory size is an integer ≥ 0")
+    if num_classes is not None and (not isinstance(num_classes, int) or isinstance(num_classes, bool)
+                                    or num_classes < 1):  # fmt: skip
+        raise UserInputError(f"num_classes={num_classes!r}: the classes of the stream, an integer ≥ 1")
+    if ipc is None:
+        return
+    if num_classes is None:
+        raise UserInputError(
+            f"ipc={ipc!r} fixes the images per class, so the memory's size depends on every class of the "
+            "stream: pass num_classes too (ipc × num_classes ≤ max_size), or leave ipc out to derive it "
+            "from max_size and the classes seen"
+        )
+    if not isinstance(ipc, int) or isinstance(ipc, bool) or ipc <= 0:
+        raise UserInputError(f"ipc must be a positive integer, got {ipc!r}; or leave it out")
+    if ipc * num_classes > max_size:
+        raise UserInputError(
+            f"ipc={ipc} × num_classes={num_classes} = {ipc * num_classes} images exceed max_size={max_size} "
+            f"(avalanche's mem_size); choose ipc ≤ {max_size // num_classes}, or leave ipc out"
+        )
+
+
+def distilled_replay(mem_size: int, strategy: str, **buffer: Any):
+    """``ReplayPlugin(mem_size=mem_size, storage_policy=DistilledBuffer(mem_size, strategy, …))``: one
+    size for both (avalanche asserts that they agree)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from avalanche.training.plugins import ReplayPlugin
+
+    return ReplayPlugin(mem_size=mem_size, storage_policy=DistilledBuffer(mem_size, strategy, **buffer))
 
 
 class DistilledGDumb(SupervisedTemplate):
     """GDumb with a distilled memory as a strategy class: ``Naive`` with a
-    :class:`DistilledMemoryPlugin`. ``memory`` takes :class:`DistilledMemory`'s arguments."""
+    :class:`DistilledMemoryPlugin`. ``memory`` takes :class:`DistilledMemory`'s arguments; every
+    argument is a keyword, as avalanche's strategy constructors take them."""
 
-    def __init__(self, model, optimizer, criterion, strategy: str, ipc: int, *, plugins=None, memory=None,
+    def __init__(self, *, model, optimizer, criterion, strategy: str, ipc: int, plugins=None, memory=None,
                  **template: Any):  # fmt: skip
         self.memory_plugin = DistilledMemoryPlugin(strategy, ipc, **(memory or {}))
         super().__init__(
@@ -308,6 +429,7 @@ def experience_tensors(dataset) -> tuple[torch.Tensor, torch.Tensor, torch.Tenso
 
 __all__ = [
     "DistilledBuffer",
+    "distilled_replay",
     "DistilledGDumb",
     "DistilledMemory",
     "DistilledMemoryPlugin",

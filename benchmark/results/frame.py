@@ -1,15 +1,19 @@
 """Records as one pandas frame, and the one aggregation every table uses.
 
 :func:`records_frame` is the long format: one row per (record, metric), with the record's config,
-its strategy's role and a readable row label. :func:`aggregate` turns observations (rows of that
-frame placed in a table column by a suite) into cells: mean ± std in percent over the evaluation
-networks (ddof 0), else the worst status ("does not fit", "failed"); the best ranked mean of each
-column; the gain over the strategy whose role is ``reference`` (e.g. ``random``) in the same row
-setting and column.
+its strategy's role and a readable row label. Each record counts once (by key), and records that
+differ in a setting that changes a number (the evaluation recipe, its precision, the preprocessing,
+the continual steps) never share a label: where a table holds such records, every label names the
+setting (``random [precision=bf16]``). :func:`aggregate` turns observations (rows of that frame
+placed in a table column by a suite) into cells: mean ± std over the evaluation networks (ddof 0;
+accuracies in percent, other metrics as recorded), else the worst status ("does not fit",
+"failed"); the best ranked mean of each column; the gain over the strategy whose role is
+``reference`` (e.g. ``random``) in the same row setting and column.
 """
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Any
 
@@ -22,7 +26,7 @@ from benchmark.spec import format_value, parse_spec
 LONG_COLUMNS = [
     "key", "dataset", "preprocessing", "suite", "profile", "spec", "strategy", "role", "label", "recipe",
     "ipc", "network", "step", "steps", "class_order", "distill_seed", "repeat", "eval_seed", "metric",
-    "value", "storage", "budget", "learned_lr", "status", "error",
+    "value", "storage", "budget", "learned_lr", "status", "error", "setting",
 ]  # fmt: skip
 CONFIG_COLUMNS = ["dataset", "preprocessing", "suite", "profile", "spec", "strategy", "ipc", "network",
                   "step", "steps", "class_order", "distill_seed", "repeat", "eval_seed"]  # fmt: skip
@@ -33,8 +37,71 @@ def missing(value: Any) -> bool:
     return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
 
 
+def is_percentage(metric: Any) -> bool:
+    """Accuracies (``accuracy``, ``accuracy/<corruption>/<severity>``, …) are fractions shown in
+    percent; every other metric (a loss, a time) is shown as recorded."""
+    return str(metric).startswith("accuracy")
+
+
+def count_once(records: list[Record]) -> list[Record]:
+    """Each record once, by key (the first of copies reached twice: a copied file, a linked folder)."""
+    return list({record.key: record for record in reversed(records)}.values())[::-1]
+
+
+# ---- settings that change a number -----------------------------------------------------------------
+
+
+def _recipe_defaults() -> dict[str, Any]:
+    from dataclasses import asdict
+
+    from benchmark.training.recipe import EvalRecipe
+
+    return asdict(EvalRecipe())
+
+
+def _setting(config: dict[str, Any], defaults: dict[str, Any]) -> dict[str, str]:
+    """What a record's number depends on beyond its strategy, IPC, network and seeds: the recipe
+    (absent keys of older records at their defaults), the preprocessing, the continual steps."""
+    recipe = defaults | dict(config.get("eval_recipe") or {})
+    recipe.pop("name", None)  # suite or original: the label already says it
+    values = recipe | {"preprocessing": config.get("preprocessing"), "steps": config.get("steps")}
+    return {
+        k: v if isinstance(v, str) else json.dumps(v, sort_keys=True, default=str) for k, v in values.items()
+    }
+
+
+def setting_suffixes(records: list[Record]) -> dict[str, str]:
+    """Record key → `` [key=value, …]``: the settings in which records of one table (dataset, suite,
+    profile) differ while sharing strategy spec, recipe kind, IPC and network; "" where none do."""
+    if not records:
+        return {}
+    defaults = _recipe_defaults()
+    settings = {r.key: _setting(r.config, defaults) for r in records}
+    cells: dict[tuple, dict[tuple, list[dict[str, str]]]] = {}
+    for r in records:
+        c = r.config
+        table = (c.get("dataset"), c.get("suite"), c.get("profile"))
+        kind = (c.get("eval_recipe") or {}).get("name") == "original"
+        cell = (c.get("spec"), kind, c.get("ipc"), c.get("network"))
+        cells.setdefault(table, {}).setdefault(cell, []).append(settings[r.key])
+    shown: dict[tuple, list[str]] = {}
+    for table, groups in cells.items():
+        varying = {
+            k for group in groups.values() for s in group for k in s if len({g.get(k) for g in group}) > 1
+        }
+        shown[table] = sorted(varying)
+    suffixes = {}
+    for r in records:
+        keys = shown[(r.config.get("dataset"), r.config.get("suite"), r.config.get("profile"))]
+        parts = [f"{k}={settings[r.key].get(k)}" for k in keys]
+        suffixes[r.key] = f" [{', '.join(parts)}]" if parts else ""
+    return suffixes
+
+
 def records_frame(records: list[Record]) -> pd.DataFrame:
-    """One row per (record, metric); records without metrics (failed, does not fit) keep one row."""
+    """One row per (record, metric), each record once; records without metrics (failed, does not
+    fit) keep one row."""
+    records = count_once(records)
     rows = []
     for record in records:
         config = record.config
@@ -59,18 +126,22 @@ def records_frame(records: list[Record]) -> pd.DataFrame:
     if not frame.empty:
         frame["label"] = frame["spec"].map(frame_labels(frame))
         frame.loc[frame["recipe"] == "original", "label"] += ORIGINAL_RECIPE
+        frame["setting"] = frame["key"].map(setting_suffixes(records))
+        frame["label"] += frame["setting"]
     return frame
 
 
 def results_frame(records: list[Record]) -> pd.DataFrame:
     """The public view of records (``show --format csv``, ``tables/records.csv``, :func:`load`): one
-    row per (record, metric), accuracies in percent (``value_pct``), storage and budget in float32
-    equivalents, continual steps numbered 1…T as in tables (records store the 0-based index), and
-    the provenance and cost of each number."""
+    row per (record, metric), the metric as recorded (``value``) and, for accuracies, in percent
+    (``value_pct``; empty for other metrics), storage and budget in float32 equivalents, continual
+    steps numbered 1…T as in tables (records store the 0-based index), and the provenance and cost
+    of each number."""
+    records = count_once(records)
     frame = records_frame(records)
     if frame.empty:
-        return frame.rename(
-            columns={"value": "value_pct", "storage": "storage_floats", "budget": "budget_floats"}
+        return frame.assign(value_pct=frame["value"]).rename(
+            columns={"storage": "storage_floats", "budget": "budget_floats"}
         )
     by_key = {r.key: r for r in records}
     extra = pd.DataFrame(
@@ -86,13 +157,12 @@ def results_frame(records: list[Record]) -> pd.DataFrame:
         ]
     )  # fmt: skip
     frame = frame.merge(extra, on="key", how="left")
-    frame["value"] = frame["value"] * 100
+    percent = frame["metric"].map(is_percentage).astype(bool)
+    frame["value_pct"] = (frame["value"] * 100).where(percent)
     frame["step"] = (frame["step"] + 1).astype("Int64")
     for column in ("steps", "ipc", "class_order", "distill_seed", "repeat", "eval_seed", "recipe_epochs"):
         frame[column] = frame[column].astype("Int64")
-    return frame.rename(
-        columns={"value": "value_pct", "storage": "storage_floats", "budget": "budget_floats"}
-    )
+    return frame.rename(columns={"storage": "storage_floats", "budget": "budget_floats"})
 
 
 # ---- readable row labels -------------------------------------------------------------------------
@@ -100,6 +170,7 @@ def results_frame(records: list[Record]) -> pd.DataFrame:
 # Keys that choose a component: ``speed:objective=dm`` is another method than ``speed`` (which means
 # TM), so a label shows such a key whenever it is not the strategy's default.
 COMPONENT_KEYS = ("objective",)
+OUTSIDE_SET = "external"  # the strategy of a set scored from elsewhere (benchmark/external.py)
 
 
 def _non_default_components(name: str, params: dict) -> set[str]:
@@ -140,6 +211,9 @@ def strategy_labels(specs, cells=None) -> dict[str, str]:
         )
     labels = {}
     for spec, value in parsed.items():
+        if value.name == OUTSIDE_SET and "name" in value.params:  # its own name; no registry entry
+            labels[spec] = f"{OUTSIDE_SET}:{spec.split('name=', 1)[1]}"
+            continue
         params = value.params
         shown = varying.get(family(spec), set()) | _non_default_components(value.name, params)
         order = [k for k in COMPONENT_KEYS if k in shown] + sorted(k for k in shown - set(COMPONENT_KEYS))
@@ -174,19 +248,22 @@ STATUS_TEXT = {"does_not_fit": "does not fit", "failed": "failed", "ok": ""}
 
 def aggregate(obs: pd.DataFrame, row_keys: list[str]) -> pd.DataFrame:
     """One cell per row × column of observations (frame rows with ``column``, ``order``, ``axis``):
-    mean/std (percent, ddof 0), n, the cell text, status, storage, budget; then ``best`` and ``gain``."""
+    mean/std (ddof 0; percent for accuracies), n, the cell text, status, storage, budget; then
+    ``best`` and ``gain``."""
     cells = []
     for _, group in obs.groupby(row_keys + ["column"], dropna=False, sort=False):
         first = group.iloc[0]
+        scale = 100 if is_percentage(first.get("metric", "accuracy")) else 1
         ok = group.loc[group["status"] == "ok", "value"].dropna().astype(float)
-        mean = ok.mean() * 100 if len(ok) else np.nan
-        std = ok.std(ddof=0) * 100 if len(ok) else np.nan
+        mean = ok.mean() * scale if len(ok) else np.nan
+        std = ok.std(ddof=0) * scale if len(ok) else np.nan
         status = "ok" if len(ok) else worst_status(group["status"])
         cells.append(
             {key: first[key] for key in row_keys}
             | {
                 "column": first["column"], "order": first["order"], "axis": first["axis"],
                 "spec": first["spec"], "strategy": first["strategy"], "role": first["role"],
+                "setting": first.get("setting", ""),
                 "recipe": first["recipe"], "ipc": first["ipc"], "network": first["network"],
                 "mean": mean, "std": std, "n": len(ok),
                 "text": format_mean_std(mean, std, len(ok)) if len(ok) else STATUS_TEXT[status],
@@ -200,8 +277,8 @@ def aggregate(obs: pd.DataFrame, row_keys: list[str]) -> pd.DataFrame:
 
 def mark_best_and_gain(cells: pd.DataFrame, row_keys: list[str]) -> pd.DataFrame:
     """``best``: the highest ranked mean of its column (ties all bold; upper bounds never ranked).
-    ``gain``: mean − the mean of the ``reference`` strategy with the same recipe, other row keys and
-    column (points); the reference used is named in ``reference``."""
+    ``gain``: mean − the mean of the ``reference`` strategy with the same recipe, setting, other row
+    keys and column (points); the reference used is named in ``reference``."""
     cells = cells.copy()
     rankable = cells["mean"].notna() & (cells["role"] != "upper_bound")
     best = cells[rankable].groupby("column")["mean"].transform("max")
@@ -211,11 +288,12 @@ def mark_best_and_gain(cells: pd.DataFrame, row_keys: list[str]) -> pd.DataFrame
     references = cells[cells["role"] == "reference"].sort_values("label", kind="stable")
     lookup: dict[tuple, tuple[float, str]] = {}
     for _, ref in references.iterrows():
-        key = (ref["recipe"], *(_key(ref[k]) for k in others), ref["column"])
+        key = (ref["recipe"], ref.get("setting", ""), *(_key(ref[k]) for k in others), ref["column"])
         lookup.setdefault(key, (ref["mean"], ref["label"]))
     gains, names = [], []
     for _, cell in cells.iterrows():
-        found = lookup.get((cell["recipe"], *(_key(cell[k]) for k in others), cell["column"]))
+        where = (cell["recipe"], cell.get("setting", ""), *(_key(cell[k]) for k in others), cell["column"])
+        found = lookup.get(where)
         if found is None or cell["role"] == "reference" or missing(cell["mean"]) or missing(found[0]):
             gains.append(np.nan)
             names.append(found[1] if found else "")

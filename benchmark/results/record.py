@@ -77,6 +77,8 @@ class Record:
     code: dict[str, Any] = field(default_factory=code_identity)
     runtime: dict[str, Any] = field(default_factory=dict)  # threads, device, torch: what numbers depend on
     command: str | None = None  # the command line that produced it (reproduce a row with it)
+    # The buffer's soft labels (kind, temperature, loss); None: hard labels (and left out of the JSON)
+    soft_labels: dict[str, Any] | None = None
     created: str = field(default_factory=_now)
     key: str = ""
 
@@ -95,7 +97,10 @@ class Record:
         return self.config["suite"]
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        if data["soft_labels"] is None:  # hard-label records keep the fields they always had
+            del data["soft_labels"]
+        return data
 
     @classmethod
     def from_json(cls, data: Any) -> Record:
@@ -114,6 +119,7 @@ class Record:
         if data["status"] == "ok":  # a trained network: everything that says what it was
             required += ("strategy", "network", "ipc", "repeat")
         _check_types("config", config, CONFIG_TYPES, required=required)
+        _check_names(config)
         if data["status"] not in STATUSES:
             raise ValueError(f"status {data['status']!r} is not one of {', '.join(STATUSES)}")
         metrics = data.get("metrics") or {}
@@ -125,6 +131,28 @@ class Record:
                 raise ValueError(f"metric {name!r} is {value!r}, not a finite number (an accuracy in [0, 1])")
         known = set(cls.__dataclass_fields__) - {"config"}
         return cls(config=config, **{k: v for k, v in data.items() if k in known})
+
+
+NAME_FIELDS = ("dataset", "suite", "profile", "strategy", "network", "preprocessing")
+
+
+def _check_names(config: dict[str, Any]) -> None:
+    """Names a reader turns into file names and table titles are safe names (no ``../``, no markup);
+    the spec parses and holds no line break (it is a row label)."""
+    from benchmark.errors import UserInputError
+    from benchmark.paths import is_safe_name
+    from benchmark.spec import parse_spec
+
+    for name in NAME_FIELDS:
+        if config.get(name) is not None and not is_safe_name(config[name]):
+            raise ValueError(f"config field {name!r} is {config[name]!r}, not a name a file can have")
+    spec = config["spec"]
+    if not spec.isprintable():
+        raise ValueError(f"config field 'spec' is {spec!r}: it holds a line break or a control character")
+    try:
+        parse_spec(spec)
+    except UserInputError as error:
+        raise ValueError(f"config field 'spec' is {spec!r}, not a strategy spec ({error})") from None
 
 
 def _number(value: Any) -> bool:
@@ -141,6 +169,7 @@ FIELD_TYPES = {
     "key": TEXT, "status": TEXT, "metrics": MAPPING, "storage": NUMBER, "budget": NUMBER,
     "learned_lr": NUMBER, "wall_time_s": MAPPING, "error": TEXT, "numbers": MAPPING, "buffer": TEXT,
     "role": TEXT, "code": MAPPING, "runtime": MAPPING, "created": TEXT, "command": TEXT,
+    "soft_labels": MAPPING,
 }  # fmt: skip
 
 

@@ -6,7 +6,10 @@
     <root>/cache/<kind>/<key>.*                  ZCA, experts, feature networks, corruptions
     <root>/tables/, figures/, leaderboard.md|html  the report
 
-Records are written atomically; reading skips a file that is not a complete record (with a warning).
+Records are written atomically; reading skips a file that is not a complete record (with a warning),
+anything that is not a regular file (a FIFO would block), and symbolically linked folders (their
+records would count twice); a record reached twice (a copy) counts once, by key. Names that become
+folders (a suite's) must be safe names (:mod:`benchmark.paths`), so nothing is written outside.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from pathlib import Path
 
 from benchmark.atomic import atomic_write_json
 from benchmark.errors import BenchmarkWarning, UserInputError, first_line
+from benchmark.paths import checked_name, is_safe_name
 from benchmark.results.record import Record
 
 
@@ -69,7 +73,9 @@ class ResultStore:
 
     # ---- records -------------------------------------------------------------------------
     def record_path(self, suite: str, key: str) -> Path:
-        return self.root / "records" / suite / f"{key}.json"
+        return (
+            self.root / "records" / checked_name(suite, "suite") / f"{checked_name(key, 'record key')}.json"
+        )
 
     def get(self, suite: str, key: str) -> Record | None:
         path = self.record_path(suite, key)
@@ -81,14 +87,21 @@ class ResultStore:
         atomic_write_json(self.record_path(record.suite, record.key), record.to_json())
 
     def records(self, suite: str | None = None) -> list[Record]:
+        """Every valid record (of ``suite``), each once."""
         folder = self.root / "records"
-        pattern = f"{suite}/*.json" if suite else "*/*.json"
-        found = (read_record(p) for p in sorted(folder.glob(pattern)))
-        return [r for r in found if r is not None]
+        if suite is not None and not (is_safe_name(suite) and is_real_folder(folder / suite)):
+            return []
+        suites = [folder / suite] if suite is not None else sorted(_folders(folder))
+        found: dict[str, Record] = {}
+        for path in (p for sub in suites for p in sorted(sub.glob("*.json"))):
+            record = read_record(path)
+            if record is not None:
+                found.setdefault(record.key, record)
+        return list(found.values())
 
     # ---- buffers, checkpoints, caches -----------------------------------------------------
     def buffer_path(self, strategy: str, key: str) -> Path:
-        return self.root / "buffers" / strategy / f"{key}.safetensors"
+        return self.root / "buffers" / checked_name(strategy, "strategy") / f"{key}.safetensors"
 
     def checkpoint_path(self, key: str) -> Path:
         return self.root / "checkpoints" / f"{key}.pt"
@@ -111,9 +124,24 @@ class ResultStore:
         return self.root / f"leaderboard.{suffix}"
 
 
+def is_real_folder(path: Path) -> bool:
+    return path.is_dir() and not path.is_symlink()
+
+
+def _folders(folder: Path):
+    """The real sub-folders of ``folder`` (a link to a folder is not followed: counted twice)."""
+    if not is_real_folder(folder):
+        return []
+    return [p for p in folder.iterdir() if is_real_folder(p)]
+
+
 def read_record(path: Path) -> Record | None:
     """A record, or None (with one warning naming the file) for a file that is not a valid record;
     ``run`` redoes its work and writes a valid record in its place."""
+    if not path.is_file():  # a FIFO or a device: reading could block forever
+        if path.exists():
+            warnings.warn(f"ignoring {path}: not a regular file", BenchmarkWarning, stacklevel=2)
+        return None
     try:
         record = Record.from_json(json.loads(path.read_text()))
     except (ValueError, TypeError, UnicodeDecodeError, OSError) as error:
