@@ -4,7 +4,7 @@ PYTHON ?= python3
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 
-.PHONY: setup data run test lint bench gpu-check
+.PHONY: setup data browser run test lint bench gpu-check
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,7 +14,7 @@ $(VENV)/.installed: pyproject.toml
 	$(PIP) install --quiet -e ".[dev,corruptions,ray]"
 	touch $@
 
-setup: $(VENV)/.installed data
+setup: $(VENV)/.installed data browser
 
 # Fashion-MNIST: Debian's package where apt exists, else torchvision's download.
 data:
@@ -24,6 +24,15 @@ data:
 		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq dataset-fashion-mnist; \
 	else \
 		$(PY) -c "from benchmark.data import load_dataset, DatasetOptions; load_dataset('fashion_mnist', DatasetOptions(download=True))"; \
+	fi
+
+# Headless Chromium for tests/test_leaderboard_browser.py: Debian's packages where apt exists, else
+# nothing (that test then skips, naming the missing browser).
+browser:
+	@if [ -x /usr/bin/chromedriver ] && command -v chromium >/dev/null 2>&1; then :; \
+	elif command -v apt-get >/dev/null 2>&1; then \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium chromium-driver; \
 	fi
 
 run: setup

@@ -1,4 +1,4 @@
-"""The DC and DSA papers' Fashion-MNIST numbers (PROTOCOL.md §10), a source of reported numbers."""
+"""The DC and DSA papers' Fashion-MNIST numbers (docs/protocol.md §10), a source of reported numbers."""
 
 from benchmark.report.reported import ReportedNumbers
 

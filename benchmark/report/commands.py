@@ -15,6 +15,7 @@ from benchmark.cli import path_argument
 def build_leaderboard(output_dir: str | Path, figures: bool = True) -> dict[str, Any]:
     """Write leaderboard.md, leaderboard.html, tables/*.csv and figures/* under ``output_dir``."""
     from benchmark.atomic import atomic_write_bytes
+    from benchmark.paths import inside
     from benchmark.report.figures import buffer_grids, table_figures
     from benchmark.report.render import render_html, render_markdown
     from benchmark.report.tables import build_tables, table_csv_frame
@@ -34,7 +35,7 @@ def build_leaderboard(output_dir: str | Path, figures: bool = True) -> dict[str,
         atomic_write_bytes(path, frame.to_csv(index=False).encode())
         csvs.append(path)
     for table in tables:
-        path = table_dir / f"{table.name}.csv"
+        path = inside(table_dir, f"{table.name}.csv")
         atomic_write_bytes(path, table_csv_frame(table).to_csv(index=False).encode())
         csvs.append(path)
     made, galleries, notes = [], [], []
@@ -44,7 +45,8 @@ def build_leaderboard(output_dir: str | Path, figures: bool = True) -> dict[str,
         galleries, notes = buffer_grids(records, store, figure_dir)
     markdown = render_markdown(tables, made, notes, root, galleries)
     atomic_write_bytes(store.leaderboard_path("md"), markdown.encode())
-    atomic_write_bytes(store.leaderboard_path("html"), render_html(tables, made, notes, galleries).encode())
+    page = render_html(tables, made, notes, galleries, root)
+    atomic_write_bytes(store.leaderboard_path("html"), page.encode())
     return {
         "records": len(records),
         "tables": tables,
@@ -173,7 +175,9 @@ class ContrastCommand:
         print(format_contrast(frame))
         print(
             f"\n{args.level:.0%} Welch intervals over distillation seeds (each seed: the mean of its "
-            f"evaluation networks); written to {Path(args.output_dir) / 'tables' / 'contrast.csv'}"
+            "evaluation networks) and, where both sides share seeds, paired-by-seed t intervals of the "
+            "per-seed differences; each kind Holm-adjusted over the comparisons of each cell; written to "
+            f"{Path(args.output_dir) / 'tables' / 'contrast.csv'}"
         )
         return 0
 
