@@ -1,13 +1,17 @@
 """The cache-folder convention: ``<output_dir>/cache/<kind>/<key>.<suffix>``.
 
 A key is a short hash of everything that changes the cached content (decision 13) plus the
-package version and ``CACHE_VERSION`` (decision 8).
+package version and ``CACHE_VERSION`` (decision 8). An entry is checked and filled under
+:func:`cache_lock`, so processes that need the same entry at once make it once.
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -38,3 +42,19 @@ def cache_key(
 def cache_path(root: str | Path, kind: str, content: dict[str, Any], suffix: str) -> Path:
     """Where the cached artefact of ``kind`` described by ``content`` lives."""
     return Path(root) / "cache" / kind / f"{cache_key(kind, content)}.{suffix}"
+
+
+@contextmanager
+def cache_lock(path: str | Path) -> Iterator[None]:
+    """Hold an exclusive lock on the cache entry ``path`` (a file or a folder) while checking and
+    filling it: another process filling the same entry (a parallel cell, a second run on the same
+    ``--output-dir``) waits, then finds it filled. The lock is the hidden file ``.<name>.lock`` beside
+    the entry; the operating system releases it when its process ends, however it ends."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.parent / f".{path.name}.lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

@@ -23,6 +23,34 @@ def check_range(flag: str, value, low: float | None = None, high: float | None =
         )
 
 
+def check_eval_lr(value) -> None:
+    """``--eval-lr``: a finite number above 0 (an lr of 0 would train nothing)."""
+    from benchmark.errors import UserInputError
+
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    if not (number and math.isfinite(value) and value > 0):
+        raise UserInputError(f"--eval-lr {value!r} is out of range; it must be a finite number > 0")
+
+
+WORKERS_DEFAULT = "1"
+
+
+def parse_workers(value: str) -> int:
+    """``--workers``: ``auto`` (or 0) → 0, one worker per core; else the count, within bounds."""
+    if value == "auto":
+        return 0
+    try:
+        count = int(value)
+    except ValueError:
+        from benchmark.errors import UserInputError
+
+        raise UserInputError(
+            f"--workers {value!r} is not a count; give auto or a number, e.g. --workers 2"
+        ) from None
+    check_range("--workers", count, 0, 1024)
+    return count
+
+
 @dataclass
 class RunOptions:
     suite: str = "standard"
@@ -40,14 +68,20 @@ class RunOptions:
     device: str = "auto"
     compile: str = "auto"  # torch.compile for evaluation training: auto | on | off
     precision: str = "fp32"  # evaluation training: fp32, or bf16 autocast (recorded in each recipe)
+    eval_lr: float | None = None  # every buffer trains at this lr, its learned lr ignored (recorded)
     data_root: Path | None = None
     download: bool = False
     force: bool = False
     retry_failed: bool = False
     show_progress: bool = True
     executor: str = "local"
+    workers: int = 1  # local executor: cell processes (0: one per core; 1: in this process, in order)
     ray_address: str | None = None  # --address: a Ray cluster; None starts a local one
     cpus_per_cell: int = 1  # Ray resource request per cell, also its torch thread count
     gpus_per_cell: float = 0.0
     plugins: list[str] | None = None  # --plugin files; the ray executor ships their source to workers
     command: str | None = None  # the command line, recorded in every record it writes
+
+    def __post_init__(self) -> None:
+        if self.eval_lr is not None:  # before any work
+            check_eval_lr(self.eval_lr)

@@ -37,6 +37,8 @@ def test_list_names_every_kind():
 def test_run_writes_records_prints_table_and_a_rerun_does_no_work(tmp_path):
     out = cli("run", "--profile", "smoke", "--strategies", "random", "--output-dir", str(tmp_path)).stdout
     assert "random" in out and "±" in out
+    assert "± is the std (ddof 0) over a cell's 2 evaluation networks: distillation seeds × networks × " \
+        "repeats (1 seed a cell)" in out
     first = records(tmp_path)
     assert len(first) == 4  # ipc 1, 2 × 2 repeats
     assert {r["status"] for r in first.values()} == {"ok"}

@@ -1,1 +1,1 @@
-"""Coreset selectors (PROTOCOL.md §8): herding, k-center greedy and forgetting events."""
+"""Coreset selectors (docs/protocol.md §8): herding, k-center greedy and forgetting events."""

@@ -1,4 +1,4 @@
-"""The feature network the coreset selectors share (PROTOCOL.md §8, decisions 6 and 13).
+"""The feature network the coreset selectors share (docs/protocol.md §8, decisions 6 and 13).
 
 A ConvNet trained on the training split of the classes a strategy is given (``data.classes``
 only; its output layer keeps all ``data.num_classes`` outputs, labels are global ids), optionally
@@ -28,7 +28,7 @@ from safetensors.torch import load as load_safetensors
 from safetensors.torch import save as save_safetensors
 
 from benchmark.atomic import atomic_write_bytes
-from benchmark.cache import cache_path
+from benchmark.cache import cache_lock, cache_path
 from benchmark.data.classdata import ClassData
 from benchmark.errors import BenchmarkWarning
 from benchmark.nets import create_network
@@ -171,16 +171,17 @@ def feature_network(
 ) -> nn.Module:
     """The cached feature network for (data, config, seed), trained and cached first if missing."""
     path = network_path(data, config, seed, context)
-    if path.is_file():
-        net = build_network(data, config, seed)
-        try:
-            net.load_state_dict(load_safetensors(path.read_bytes()))
-        except Exception:  # unreadable or stale file: train again and overwrite it
-            warnings.warn(f"damaged cache {path} is trained again", BenchmarkWarning, stacklevel=2)
-        else:
-            return net.to(context.device).eval()
-    net, _, _ = train_feature_network(data, config, seed, context)
-    return net
+    with cache_lock(path):  # a parallel cell needing the same network waits for it
+        if path.is_file():
+            net = build_network(data, config, seed)
+            try:
+                net.load_state_dict(load_safetensors(path.read_bytes()))
+            except Exception:  # unreadable or stale file: train again and overwrite it
+                warnings.warn(f"damaged cache {path} is trained again", BenchmarkWarning, stacklevel=2)
+            else:
+                return net.to(context.device).eval()
+        net, _, _ = train_feature_network(data, config, seed, context)
+        return net
 
 
 @torch.no_grad()

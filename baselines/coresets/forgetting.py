@@ -18,7 +18,7 @@ from safetensors.torch import save as save_safetensors
 
 from baselines.coresets import feature_network as fn
 from benchmark.atomic import atomic_write_bytes
-from benchmark.cache import cache_path
+from benchmark.cache import cache_lock, cache_path
 from benchmark.data.classdata import ClassData
 from benchmark.strategy import FitContext
 
@@ -50,20 +50,21 @@ def forgetting_counts(
     """(indices into ``data.train``, their forgetting counts), cached; trains the network if missing."""
     content = fn.cache_content(data, config, seed)
     path = cache_path(context.cache_root, KIND, content, "safetensors")
-    if path.is_file():
-        try:
-            stored = load_safetensors(path.read_bytes())
-            return stored["indices"], stored["counts"]
-        except Exception:  # unreadable file: compute again and overwrite it
-            pass
-    _, correctness, indices = fn.train_feature_network(data, config, seed, context)
-    counts = count_forgetting_events(correctness)
-    payload = save_safetensors(
-        {"indices": indices.contiguous(), "counts": counts.contiguous()},
-        metadata={"content": json.dumps(content, sort_keys=True)},
-    )
-    atomic_write_bytes(path, payload)
-    return indices, counts
+    with cache_lock(path):  # a parallel cell needing the same counts waits for them
+        if path.is_file():
+            try:
+                stored = load_safetensors(path.read_bytes())
+                return stored["indices"], stored["counts"]
+            except Exception:  # unreadable file: compute again and overwrite it
+                pass
+        _, correctness, indices = fn.train_feature_network(data, config, seed, context)
+        counts = count_forgetting_events(correctness)
+        payload = save_safetensors(
+            {"indices": indices.contiguous(), "counts": counts.contiguous()},
+            metadata={"content": json.dumps(content, sort_keys=True)},
+        )
+        atomic_write_bytes(path, payload)
+        return indices, counts
 
 
 def select_most_forgotten(

@@ -1,4 +1,4 @@
-"""Registered coreset strategies: ``herding``, ``kcenter`` and ``forgetting`` (PROTOCOL.md §8).
+"""Registered coreset strategies: ``herding``, ``kcenter`` and ``forgetting`` (docs/protocol.md §8).
 
 Each keeps ``budget.ipc`` real training images of every class in ``data.classes`` and stores them
 as float32 pixels (already normalised), so its storage equals the budget exactly. The keys

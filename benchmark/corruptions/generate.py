@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from benchmark.atomic import atomic_write_bytes, atomic_write_json
-from benchmark.cache import cache_path, stable_hash
+from benchmark.cache import cache_lock, cache_path, stable_hash
 from benchmark.corruptions import ALL, SEVERITIES
 from benchmark.errors import BenchmarkError, BenchmarkWarning
 from benchmark.progress import progress
@@ -175,43 +175,45 @@ def cached_corruptions(
     """
     check_names(corruptions, severities)
     version = package_version()
-    found: dict[tuple[str, int], np.ndarray] = {}
-    missing: dict[tuple[str, int], tuple[Path, dict]] = {}
-    for corruption in corruptions:
-        for severity in severities:
-            content = dict(describe) | {
-                "corruption": corruption,
-                "severity": severity,
-                "seed": seed,
-                "chunk": CHUNK,
-                "package": f"{PACKAGE}=={version}",
-            }
-            path = cache_path(cache_root, "corruptions", content, "npy")
-            manifest = path.with_suffix(".json")
-            if path.is_file() and manifest.is_file():
-                try:
-                    stored = json.loads(manifest.read_text())
-                    array = np.load(path, allow_pickle=False)
-                except (OSError, ValueError):
-                    stored, array = None, None
-                intact = (
-                    stored is not None and stored.get("content") == json.loads(json.dumps(content))
-                    and array is not None and list(array.shape) == stored.get("shape")
-                    and stored.get("sha256") == array_digest(array)
-                )  # fmt: skip
-                if intact:
-                    found[(corruption, severity)] = array
-                    continue
-                warnings.warn(f"damaged cache {path} is made again", BenchmarkWarning, stacklevel=2)
-            missing[(corruption, severity)] = (path, content)
-    if missing:
-        made = generate(images, list(missing), seed, workers, show_progress)
-        for pair, (path, content) in missing.items():
-            buffer = io.BytesIO()
-            np.save(buffer, made[pair], allow_pickle=False)
-            atomic_write_bytes(path, buffer.getvalue())
-            shape = list(made[pair].shape)
-            manifest = {"content": content, "shape": shape, "sha256": array_digest(made[pair])}
-            atomic_write_json(path.with_suffix(".json"), manifest)
-            found[pair] = made[pair]
+    # one lock for the folder: a parallel cell needing the same sets waits, then loads them
+    with cache_lock(Path(cache_root) / "cache" / "corruptions"):
+        found: dict[tuple[str, int], np.ndarray] = {}
+        missing: dict[tuple[str, int], tuple[Path, dict]] = {}
+        for corruption in corruptions:
+            for severity in severities:
+                content = dict(describe) | {
+                    "corruption": corruption,
+                    "severity": severity,
+                    "seed": seed,
+                    "chunk": CHUNK,
+                    "package": f"{PACKAGE}=={version}",
+                }
+                path = cache_path(cache_root, "corruptions", content, "npy")
+                manifest = path.with_suffix(".json")
+                if path.is_file() and manifest.is_file():
+                    try:
+                        stored = json.loads(manifest.read_text())
+                        array = np.load(path, allow_pickle=False)
+                    except (OSError, ValueError):
+                        stored, array = None, None
+                    intact = (
+                        stored is not None and stored.get("content") == json.loads(json.dumps(content))
+                        and array is not None and list(array.shape) == stored.get("shape")
+                        and stored.get("sha256") == array_digest(array)
+                    )  # fmt: skip
+                    if intact:
+                        found[(corruption, severity)] = array
+                        continue
+                    warnings.warn(f"damaged cache {path} is made again", BenchmarkWarning, stacklevel=2)
+                missing[(corruption, severity)] = (path, content)
+        if missing:
+            made = generate(images, list(missing), seed, workers, show_progress)
+            for pair, (path, content) in missing.items():
+                buffer = io.BytesIO()
+                np.save(buffer, made[pair], allow_pickle=False)
+                atomic_write_bytes(path, buffer.getvalue())
+                shape = list(made[pair].shape)
+                manifest = {"content": content, "shape": shape, "sha256": array_digest(made[pair])}
+                atomic_write_json(path.with_suffix(".json"), manifest)
+                found[pair] = made[pair]
     return {(c, s): found[(c, s)] for c in corruptions for s in severities}
