@@ -2,7 +2,8 @@
 
 Budget = ipc × classes × C×H×W at the dataset's native resolution. A buffer's storage is the byte
 size of what it actually stores / 4 (uint8 0.25, float16 0.5, float32 1). One learned scalar lr is
-exempt; class-balanced hard labels are implied by the manifest and not stored.
+exempt; class-balanced hard labels are implied by the manifest and not stored. Soft labels are
+stored (a label vector per image), so they count: a method fits images and labels together.
 """
 
 from __future__ import annotations
@@ -34,6 +35,12 @@ class Budget:
     @property
     def floats(self) -> int:
         return self.ipc * self.num_classes * self.floats_per_image
+
+    def images_per_class_with_soft_labels(self, image_value: float = 1.0, label_value: float = 1.0) -> int:
+        """Images per class that fit when each image also stores a label vector over the classes;
+        ``image_value``/``label_value``: float32-equivalents per stored value (float16 0.5)."""
+        per_image = self.floats_per_image * image_value + self.num_classes * label_value
+        return math.floor(self.floats / (self.num_classes * per_image))
 
 
 def tensor_storage(tensor: torch.Tensor) -> float:

@@ -2,14 +2,17 @@
 
 One ``.safetensors`` file: the stored tensors plus a manifest (JSON in the file's metadata).
 The images are rebuilt by the decoder registered for the buffer's ``kind``; class-balanced hard
-labels follow from the manifest (images come out class-major). Loading never unpickles and
-verifies the payload's sha256.
+labels follow from the manifest (images come out class-major). A buffer may also carry a label
+vector per image (:class:`SoftLabels`: the tensor ``soft_labels`` and the manifest field of that
+name), stored and so counted like any tensor (decision 3). Loading never unpickles and verifies the
+payload's sha256.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import math
 import struct
 import warnings
 from dataclasses import dataclass, field
@@ -28,6 +31,57 @@ LR_KEY = "lr"  # the one learned scalar lr, exempt from the budget (decision 3)
 FORMAT = "distill-benchmark-buffer/2"  # /2: the manifest's fields are covered by digests too
 LEGACY_FORMATS = ("distill-benchmark-buffer/1",)  # payload checksum only; read with a warning
 FIELD_DIGESTS = "fields_sha256"
+SOFT_LABELS = "soft_labels"  # the tensor and the manifest field of a buffer's soft labels
+SOFT_LABEL_KINDS = ("probabilities", "logits")
+
+
+@dataclass(frozen=True)
+class SoftLabels:
+    """A label vector per image: ``values`` (N, len(classes)), column j standing for the global class
+    ``classes[j]``. ``kind`` ``probabilities``: rows on the simplex, softened at ``temperature``
+    (1 unless stated); ``logits``: a teacher's outputs, turned into targets by softmax(values / T).
+    Training compares the targets with softmax(network outputs / T) (benchmark/training/evaluate.py)."""
+
+    values: torch.Tensor
+    classes: tuple[int, ...]
+    kind: str = "probabilities"
+    temperature: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.kind not in SOFT_LABEL_KINDS:
+            raise ValueError(f"soft label kind {self.kind!r}: choose one of {', '.join(SOFT_LABEL_KINDS)}")
+        temperature = self.temperature
+        if (
+            isinstance(temperature, bool)
+            or not isinstance(temperature, int | float)
+            or not (0 < temperature < math.inf)
+        ):
+            raise ValueError(f"soft label temperature {temperature!r}: give a finite number > 0")
+        if not self.values.is_floating_point() or self.values.dim() != 2:
+            raise ValueError(f"soft labels must be a float (N, classes) tensor, not {self.values.dtype} "
+                             f"of shape {tuple(self.values.shape)}")  # fmt: skip
+        if self.values.shape[1] != len(self.classes):
+            raise ValueError(
+                f"soft labels have {self.values.shape[1]} columns for {len(self.classes)} classes"
+            )
+        if self.kind == "probabilities":
+            values = self.values.float()
+            if bool((values < 0).any()) or not torch.allclose(values.sum(1), torch.ones(()), atol=1e-2):
+                raise ValueError("soft label probabilities must be ≥ 0 and sum to 1 per image")
+
+    def describe(self) -> dict[str, Any]:
+        """The manifest field (and the records' ``soft_labels``, with the loss)."""
+        return {"kind": self.kind, "temperature": self.temperature}
+
+    def targets(self, num_classes: int) -> torch.Tensor:
+        """(N, num_classes) float32 probabilities at the temperature; a class the labels do not cover
+        (another continual step's) has probability 0, as a logit of −∞ would give."""
+        values = self.values.float()
+        if self.kind == "logits":
+            values = torch.softmax(values / self.temperature, dim=1)
+        targets = values.new_zeros(len(values), num_classes)
+        targets[:, list(self.classes)] = values
+        return targets
 
 
 def field_digests(manifest: dict[str, Any]) -> dict[str, str]:
@@ -78,6 +132,31 @@ class Buffer:
         return name == LR_KEY and self.tensors[name].numel() == 1
 
     @property
+    def soft_labels(self) -> SoftLabels | None:
+        """The buffer's soft labels (rows in decoded image order), or None for hard labels only."""
+        declared, stored = self.manifest.get(SOFT_LABELS), self.tensors.get(SOFT_LABELS)
+        if declared is None and stored is None:
+            return None
+        if not isinstance(declared, dict) or stored is None:
+            missing = "the tensor" if stored is None else "the manifest field"
+            raise CorruptFileError(f"{self._who()} declares soft labels without {missing} {SOFT_LABELS!r}")
+        try:
+            return SoftLabels(
+                stored,
+                tuple(self.manifest["classes"]),
+                declared.get("kind"),
+                declared.get("temperature", 1.0),
+            )
+        except ValueError as error:
+            raise CorruptFileError(f"{self._who()}: {error}") from None
+
+    def attach_soft_labels(self, labels: SoftLabels) -> Buffer:
+        """Store ``labels`` (their tensor at the dtype given: float16 counts half) and declare them."""
+        self.tensors[SOFT_LABELS] = labels.values.detach().cpu().contiguous()
+        self.manifest[SOFT_LABELS] = labels.describe()
+        return self
+
+    @property
     def learned_lr(self) -> float | None:
         lr = self.tensors.get(LR_KEY)
         return float(lr.reshape(-1)[0]) if lr is not None else None
@@ -122,7 +201,8 @@ class Buffer:
 
     # ---- images --------------------------------------------------------------------------
     def materialize(self, device: torch.device | str = "cpu"):
-        """(images, labels, lr): decoded images (class-major), their hard labels, the learned lr."""
+        """(images, labels, lr): decoded images (class-major), their hard labels, the learned lr
+        (soft labels, where stored, are :attr:`soft_labels`, one row per decoded image)."""
         from benchmark.registries import DECODERS
 
         decode = DECODERS.get(self.kind)
@@ -140,12 +220,20 @@ class Buffer:
             raise CorruptFileError(f"buffer of kind {self.kind!r} stores an empty {LR_KEY!r} tensor")
         # A decoder returns class-major images (labels implied) or, for unbalanced sets, (images, labels).
         images, labels = decoded if isinstance(decoded, tuple) else (decoded, self.labels_for(len(decoded)))
+        soft = self.soft_labels
+        if soft is not None and len(soft.values) != len(images):
+            raise CorruptFileError(
+                f"buffer decodes {len(images)} images but stores {len(soft.values)} soft labels"
+            )
         return images.to(device), labels.to(device), self.learned_lr
 
-    def pixels(self, cache_root: str | Path | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    def pixels(
+        self, cache_root: str | Path | None = None, clamp: bool = True
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """(images in [0, 1], labels): the decoded images with the dataset's preprocessing undone
         (ZCA through the transform cached under ``cache_root``, else mean/std), for people to look at.
-        Buffers whose manifest predates ``mean``/``std`` are min-max scaled per image instead."""
+        Buffers whose manifest predates ``mean``/``std`` are min-max scaled per image instead.
+        ``clamp=False``: the values as they are (distilled images leave [0, 1])."""
         from benchmark.data.normalize import denormalize
 
         images, labels, _ = self.materialize("cpu")
@@ -161,7 +249,7 @@ class Buffer:
             low = images.amin(dim=(1, 2, 3), keepdim=True)
             high = images.amax(dim=(1, 2, 3), keepdim=True)
             images = (images - low) / (high - low).clamp_min(1e-12)
-        return images.clamp(0, 1), labels
+        return (images.clamp(0, 1) if clamp else images), labels
 
     def labels_for(self, count: int) -> torch.Tensor:
         classes = self.manifest["classes"]

@@ -46,11 +46,11 @@ class BufferOutcome:
         return self.buffer.storage if self.buffer is not None else self.numbers.get("storage")
 
     def training_set(self, device: torch.device | str = "cpu") -> TrainingSet:
-        """The buffer's decoded images, labels and learned lr, with its storage and budget."""
+        """The buffer's decoded images, labels (and soft labels) and learned lr, with storage and budget."""
         images, labels, lr = self.buffer.materialize(device)
         return TrainingSet(
             images, labels, lr, self.storage, self.budget.floats if self.budget else None, self.key,
-            self.distill_wall_s,
+            self.distill_wall_s, self.buffer.soft_labels,
         )  # fmt: skip
 
 
@@ -147,8 +147,9 @@ class BufferService:
         return list(self._data.values())
 
     # ---- specs and keys --------------------------------------------------------------------
-    def resolve(self, spec_text: str, dataset: str, ipc: int) -> ResolvedSpec:
-        return resolve(parse_spec(spec_text), self.profile.name, dataset, ipc)
+    def resolve(self, spec_text: str, dataset: str, ipc: int, classes: int | None = None) -> ResolvedSpec:
+        """The spec resolved for a fit of ``classes`` of ``dataset`` (None: all its classes)."""
+        return resolve(parse_spec(spec_text), self.profile.name, dataset, ipc, classes)
 
     def key(self, data: ClassData, resolved: ResolvedSpec, ipc: int, seed: int) -> str:
         """What determines a buffer (decision 8): data, resolved spec, ipc, classes, seed, code."""

@@ -13,7 +13,7 @@ import torch.nn as nn
 from benchmark.options import RunOptions
 from benchmark.results.record import Record, record_key
 from benchmark.results.store import ResultStore
-from benchmark.training.evaluate import train_and_test
+from benchmark.training.evaluate import SOFT_LABEL_LOSS, train_and_test
 from benchmark.training.job import EvaluationJob, TrainingSet
 
 
@@ -22,6 +22,14 @@ class TrainedNetwork:
     net: nn.Module
     accuracy: float
     seconds: float
+
+
+def soft_label_info(training: TrainingSet) -> dict[str, Any] | None:
+    """What a record says of the training set's soft labels (their kind, temperature and the loss
+    they trained with); None for hard labels."""
+    if training.soft_labels is None:
+        return None
+    return training.soft_labels.describe() | {"loss": SOFT_LABEL_LOSS}
 
 
 class EvaluationService:
@@ -54,6 +62,7 @@ class EvaluationService:
             buffer=training.buffer_key,
             runtime=self.runtime(),
             command=self.options.command,
+            soft_labels=soft_label_info(training),
         )
         self.store.put(record)
         return record

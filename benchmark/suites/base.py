@@ -2,15 +2,17 @@
 
 A suite expands a run into cells (independent units of work an executor runs). Running a cell is
 the same for every suite: each of its *units* (a training set: one buffer, or a continual memory of
-several) has evaluation networks × repeats; what is not recorded yet is trained and recorded. A
-suite changes what differs through hooks:
+several) has evaluation networks × repeats; what is not recorded yet is trained and recorded. Each
+buffer is resolved for the classes it is made from (a continual step's, decision 9), and a unit's
+records name the spec of its last buffer. A suite changes what differs through hooks:
 
 - ``units(cell, resolved)``: the training sets of a cell, the data each buffer is made from, the
   record fields that tell them apart, the test split;
 - ``training_set(unit, outcomes)``: the images a unit's networks train on (default: the buffer's);
 - ``extra_metrics(net, job)``: metrics beyond ``accuracy`` of each trained network.
 
-It declares its ``defaults`` per profile (settings and evaluation recipes, decision 9) and its
+It declares its ``defaults`` per profile (settings, evaluation recipes and, under
+``strategy_settings``, its own spec values per strategy, decision 9) and its
 ``table`` (rows, how records become columns, the figure kind) next to its code, so a suite is one
 file, inside or outside the tree.
 """
@@ -33,6 +35,7 @@ from benchmark.options import RunOptions
 from benchmark.profiles import Profile
 from benchmark.registries import DATASETS, NETWORKS
 from benchmark.seeding import derive_seed
+from benchmark.spec import canonical, format_value, parse_spec
 from benchmark.strategy import ResolvedSpec, strategy_class
 from benchmark.training.job import EvaluationJob, TrainingSet
 from benchmark.training.recipe import EvalRecipe
@@ -102,12 +105,15 @@ class TableSpec:
     and profile; measured rows and, with status ``reported``, published ones) to observations: rows
     with a ``column`` name, its sort ``order`` and ``axis`` (a number where the columns form an axis,
     e.g. continual steps, else NaN). ``rows`` are the row keys; ``figure`` is ``lines`` (along the
-    axis), ``bars`` (over the columns) or ``storage`` (accuracy against storage), or None."""
+    axis), ``bars`` (over the columns) or ``storage`` (accuracy against storage), or None. Columns in
+    ``unranked`` are shown but never ranked, marked best or turned into gains (a measure where lower
+    is better, such as forgetting)."""
 
     observe: Callable[[pd.DataFrame], pd.DataFrame] = accuracy_observations
     rows: tuple[str, ...] = ("label", "ipc", "network")
     figure: str | None = None
     axis_label: str = ""
+    unranked: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -143,9 +149,12 @@ class Suite:
         self.settings = profile.settings(type(self))
         self.recipes = self.settings.pop("recipes", {})
         self.preprocessings = self.settings.pop("preprocessing", None)
+        self.strategy_settings = self.settings.pop("strategy_settings", {})
         for attribute, setting in OVERRIDES.items():
             value = getattr(options, attribute)
             if value is not None:
+                if setting not in self.settings:  # e.g. --steps on the standard suite
+                    raise UserInputError(f"{BOUNDS[setting][0]} does not apply to the {self.name} suite")
                 self.settings[setting] = value
         check_settings(self.settings)
 
@@ -202,8 +211,36 @@ class Suite:
     def describe_cell(self, cell: Cell) -> str:
         return f"{cell.spec} ipc={cell.ipc} seed={cell.seed}"
 
-    def resolve(self, cell: Cell) -> ResolvedSpec:
-        return self.engine.buffers.resolve(cell.spec, cell.dataset, cell.ipc)
+    def resolve(self, cell: Cell, classes: int | None = None) -> ResolvedSpec:
+        """The cell's spec resolved for a fit of ``classes`` (None: every class of the dataset); under
+        ``--eval-recipe original`` with the values the strategy's published recipe sets for
+        distillation (its ``spec``, e.g. experts trained as its code trains them) beneath those the
+        spec gives."""
+        resolved = self.engine.buffers.resolve(cell.spec, cell.dataset, cell.ipc, classes)
+        published = self.original(resolved, cell.dataset, cell.ipc).get("spec") or {}
+        suite = self.settings_for(resolved)
+        if not published and not suite:
+            return resolved
+        given = parse_spec(cell.spec)
+        return self.engine.buffers.resolve(
+            canonical(given.name, suite | published | given.params), cell.dataset, cell.ipc, classes
+        )
+
+    def settings_for(self, resolved: ResolvedSpec) -> dict[str, Any]:
+        """The suite's own spec values for a strategy (beneath the spec's, above its presets): those
+        of every ``strategy_settings`` key naming it whose values it has, e.g. ``speed:objective=dm``
+        for SPEED × DM; a key giving more values wins over one giving fewer."""
+        matching = []
+        for text, values in self.strategy_settings.items():
+            key = parse_spec(text)
+            if key.name == resolved.name and all(
+                format_value(resolved.config.get(k)) == format_value(v) for k, v in key.params.items()
+            ):
+                matching.append((len(key.params), values))
+        settings: dict[str, Any] = {}
+        for _, values in sorted(matching, key=lambda match: match[0]):
+            settings |= values
+        return settings
 
     # ---- data and recipes (decision 5) -----------------------------------------------------------
     def original(self, resolved: ResolvedSpec, dataset: str, ipc: int) -> dict[str, Any]:
@@ -232,16 +269,20 @@ class Suite:
         settings = dict(self.recipes.get("default", {})) | dict(self.recipes.get(network, {}))
         if self.options.precision != "fp32":  # an explicit choice, recorded with the recipe
             settings["precision"] = self.options.precision
+        # --eval-lr: every buffer at one fixed lr, over any recipe's own (recorded with the recipe)
+        eval_lr = self.options.eval_lr
+        common_lr = {} if eval_lr is None else {"lr": eval_lr, "use_buffer_lr": False}
         if resolved is None:
-            return EvalRecipe.from_settings(settings)
+            return EvalRecipe.from_settings(settings | common_lr)
         fixed = strategy_class(resolved.name).fixed_recipe(self.profile.name)
         if fixed is not None:
-            return EvalRecipe.from_settings(settings | fixed)
+            return EvalRecipe.from_settings(settings | fixed | common_lr)
         original = self.original(resolved, dataset, ipc)
         original.pop("preprocessing", None)
+        original.pop("spec", None)
         if original:
-            return EvalRecipe.from_settings(settings | original | {"name": "original"})
-        return EvalRecipe.from_settings(settings)
+            return EvalRecipe.from_settings(settings | original | {"name": "original"} | common_lr)
+        return EvalRecipe.from_settings(settings | common_lr)
 
     # ---- hooks -------------------------------------------------------------------------------
     def units(self, cell: Cell, resolved: ResolvedSpec) -> list[Unit]:
@@ -280,17 +321,22 @@ class Suite:
         return configs
 
     def run_cell(self, cell: Cell) -> None:
-        resolved = self.resolve(cell)
         buffers, evaluation = self.engine.buffers, self.engine.evaluation
         outcomes: dict[str, BufferOutcome] = {}
-        for unit in self.units(cell, resolved):
-            keys = [buffers.key(part, resolved, cell.ipc, cell.seed) for part in unit.parts]
+        for unit in self.units(cell, self.resolve(cell)):
+            # each buffer is resolved for its own classes (a continual step's); records name the last
+            specs = [self.resolve(cell, len(part.classes)) for part in unit.parts]
+            resolved = specs[-1]
+            keys = [
+                buffers.key(part, spec, cell.ipc, cell.seed)
+                for part, spec in zip(unit.parts, specs, strict=True)
+            ]
             pending = evaluation.pending(self.configs(cell, resolved, unit, keys))
             if not pending:
                 continue
-            for part, key in zip(unit.parts, keys, strict=True):
+            for part, spec, key in zip(unit.parts, specs, keys, strict=True):
                 if key not in outcomes:
-                    outcomes[key] = buffers.obtain(part, resolved, cell.ipc, cell.seed)
+                    outcomes[key] = buffers.obtain(part, spec, cell.ipc, cell.seed)
             parts = [outcomes[key] for key in keys]
             failed = next((o for o in parts if o.status != "ok"), None)
             if failed is not None:  # no training set without all its buffers
