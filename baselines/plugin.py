@@ -50,5 +50,5 @@ COMMANDS.register(
 REPORTED.register(
     "dc-dsa-fashion-mnist",
     "baselines.reported:NUMBERS",
-    description="the DC and DSA papers (PROTOCOL.md §10)",
+    description="the DC and DSA papers (docs/protocol.md §10)",
 )

@@ -6,14 +6,14 @@ the heap's freed top above its trim threshold. A CPU training or distillation it
 and frees the same few-MiB activations every step, so each step pays page faults on fresh pages
 (kernel time for zeroing, then cold caches): a DM embedding forward of 128 Fashion-MNIST images
 spent about a quarter of its CPU time in the kernel. benchmarks/test_allocator.py measures both
-settings on whole workloads in alternating fresh processes (1.3-1.5× on 2026-12-01).
+settings on whole workloads in alternating fresh processes (figures in docs/performance.md).
 
 ``keep_freed_memory()`` serves every request below 1 GiB from the heap and never trims below
 2 GiB of free top, so a step reuses the pages the previous step freed. The price is memory: freed
-blocks stay resident and the heap fragments (one Fashion-MNIST evaluation's peak went from 2.16 to
-2.56-3.05 GiB; docs/performance.md). A user who sets glibc's own variables ``MALLOC_MMAP_THRESHOLD_``
-or ``MALLOC_TRIM_THRESHOLD_`` (e.g. ``MALLOC_TRIM_THRESHOLD_=131072`` for glibc's behaviour) keeps
-them: then nothing is changed. Elsewhere than glibc nothing is changed either.
+blocks stay resident and the heap fragments (the measured peaks are in docs/performance.md). A user
+who sets glibc's own variables ``MALLOC_MMAP_THRESHOLD_`` or ``MALLOC_TRIM_THRESHOLD_`` (e.g.
+``MALLOC_TRIM_THRESHOLD_=131072`` for glibc's behaviour) keeps them: then nothing is
+changed. Elsewhere than glibc nothing is changed either.
 """
 
 from __future__ import annotations

@@ -2,9 +2,9 @@
 
 A standalone copy of the full-graph student of ``baselines/tm.py`` at that time, with its ConvNet
 forward (conv 3×3 → GroupNorm(c, c) → ReLU → AvgPool2d, flattened into a linear classifier) and
-DSA (one family per step, per-sample parameters, the ranges of PROTOCOL.md §0), written out with
+DSA (one family per step, per-sample parameters, the ranges of docs/protocol.md §0), written out with
 ``torch.nn.functional`` so that nothing the project later makes faster moves it. It measured 0.95×
-the published SPEED code's iteration side by side (PROTOCOL.md §12). The synthetic images are
+the published SPEED code's iteration side by side (docs/protocol.md §12). The synthetic images are
 decoded by the project's own parameterization for both paths, so only the student differs.
 """
 

@@ -1,4 +1,4 @@
-"""The stored form of the sparsified SCMs: COO with uint8 coordinates (PROTOCOL.md §6).
+"""The stored form of the sparsified SCMs: COO with uint8 coordinates (docs/protocol.md §6).
 
 Per (image, head) exactly k entries, ordered by increasing flat index j·K + kk:
 ``coo_rows`` (n, H, k) uint8 patch index j, ``coo_cols`` (n, H, k) uint8 token index kk,

@@ -1,4 +1,4 @@
-"""FReeNet with multi-head sparse coding (paper eqs. 2–4, PROTOCOL.md §6).
+"""FReeNet with multi-head sparse coding (paper eqs. 2–4, docs/protocol.md §6).
 
 SAETs ``E`` (K × D) are split along D into H heads; the SCMs ``A`` (n × H × J × K) code each
 patch of each image. R recurrent blocks share E and A; each block has its own projection W_r/b_r,
@@ -11,7 +11,7 @@ two LayerNorms and an MLP D → D → D (GELU):
 then a Linear(D → L = C·p²) per patch and un-patchify to C × H × W. No positional embedding.
 The FReeNet holds only the network weights; E and A are passed in, E broadcast over the batch.
 
-As in the published code (PROTOCOL.md §12): LayerNorm eps 1e-6, and each patch's output vector
+As in the published code (docs/protocol.md §12): LayerNorm eps 1e-6, and each patch's output vector
 ordered (row in patch, column in patch, channel), so the published checkpoints load unpermuted.
 Buffers written before this layout was adopted decode with ``LEGACY`` (eps 1e-5, channel first).
 """

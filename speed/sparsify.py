@@ -1,4 +1,4 @@
-"""Feature sparsification (paper eq. 6, PROTOCOL.md §6): keep exactly k codes per (image, head).
+"""Feature sparsification (paper eq. 6, docs/protocol.md §6): keep exactly k codes per (image, head).
 
 Tie-break rule (deterministic): entries are ranked by a stable sort on (−|a|, flat index), i.e.
 by decreasing magnitude and, among equal magnitudes, by increasing flat index j·K + kk (the

@@ -1,4 +1,4 @@
-"""The evaluation network zoo: parameter counts of PROTOCOL.md §1 and forward passes at every size."""
+"""The evaluation network zoo: parameter counts of docs/protocol.md §1 and forward passes at every size."""
 
 from __future__ import annotations
 

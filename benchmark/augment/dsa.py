@@ -1,4 +1,4 @@
-"""DSA: the augmentation families and ranges of PROTOCOL.md §0, differentiable w.r.t. the images.
+"""DSA: the augmentation families and ranges of docs/protocol.md §0, differentiable w.r.t. the images.
 
 Each call draws one family uniformly from the strategy string ("color" = brightness, saturation
 and contrast in turn). A draw holds the family's random parameters either per sample (network

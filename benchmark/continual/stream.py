@@ -1,4 +1,4 @@
-"""Class-incremental streams in the class orders of PROTOCOL.md §7.
+"""Class-incremental streams in the class orders of docs/protocol.md §7.
 
 Each step holds the next classes of the order and the indices of their images in index order: the
 images avalanche-lib's ``class_incremental_benchmark`` puts in each experience for that class order

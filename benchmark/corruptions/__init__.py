@@ -1,4 +1,4 @@
-"""Corrupted test sets ("-C" benchmarks, PROTOCOL.md §9): the official CIFAR-10-C / CIFAR-100-C
+"""Corrupted test sets ("-C" benchmarks, docs/protocol.md §9): the official CIFAR-10-C / CIFAR-100-C
 files when present, otherwise generated with the ``corrupt-tta`` package for any dataset.
 
 The 15 standard corruptions of Hendrycks & Dietterich (2019) and the 4 extra ones, 5 severities each.

@@ -77,7 +77,7 @@ class ClassData:
     # its cache file (recorded in buffer manifests so pictures can be unwhitened); None otherwise.
     whitening: object | None = None
     whitening_key: str | None = None
-    # DSA families suited to the data (no flips for digits, PROTOCOL.md §0).
+    # DSA families suited to the data (no flips for digits, docs/protocol.md §0).
     augmentation: str = "color_crop_cutout_flip_scale_rotate"
     # Where the files were read, and a fingerprint of what was loaded (load_dataset fills it): two
     # copies of a dataset that differ get different buffer keys, so results are never mixed.

@@ -2,7 +2,7 @@
 
 The tree holds ``train/`` and ``val/`` with one folder per wnid (the full 1000-class tree, as
 torchvision's ``ImageNet`` prepares it, or only the subset's 10 folders). Label c is position c of
-the subset's wnid list (PROTOCOL.md §0); ImageNet's val is the test split. Images are resized to
+the subset's wnid list (docs/protocol.md §0); ImageNet's val is the test split. Images are resized to
 128×128 (aspect not kept) and center-cropped to 128, as the references do.
 """
 
@@ -19,7 +19,7 @@ from benchmark.errors import DatasetNotFoundError
 
 MEAN, STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 SIZE = 128
-# Label c of a subset = position c of its wnid list (PROTOCOL.md §0).
+# Label c of a subset = position c of its wnid list (docs/protocol.md §0).
 SUBSETS: dict[str, list[str]] = {
     "imagenette": (
         "n01440764 n02102040 n02979186 n03000684 n03028079 n03394916 n03417042 n03425413 n03445777 n03888257"

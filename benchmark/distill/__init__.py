@@ -1,1 +1,1 @@
-"""Distillation = a Parameterization × an Objective run by one generic loop (DESIGN.md)."""
+"""Distillation = a Parameterization × an Objective run by one generic loop (docs/ARCHITECTURE.md)."""

@@ -22,6 +22,6 @@ class Engine:
         self.profile = profile
         self.store = ResultStore(options.output_dir)
         self.device = resolve_device(options.device)
-        keep_freed_memory()  # page faults on every step's fresh activations: 1.3-1.5× on CPU
+        keep_freed_memory()  # no page faults on every step's fresh activations (docs/performance.md)
         self.buffers = BufferService(self.store, options, profile, self.device)
         self.evaluation = EvaluationService(self.store, options, self.device)

@@ -1,4 +1,4 @@
-"""ConvNet of the dataset-distillation literature (PROTOCOL.md §0).
+"""ConvNet of the dataset-distillation literature (docs/protocol.md §0).
 
 Block = conv 3×3 (width) → norm → activation → pool. 28 px inputs: the first convolution pads by
 3 so the network sees 32 px, as the reference does (decision 2).

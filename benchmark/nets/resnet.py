@@ -1,4 +1,4 @@
-"""ResNet-18 of the dataset-distillation literature (PROTOCOL.md §1).
+"""ResNet-18 of the dataset-distillation literature (docs/protocol.md §1).
 
 BasicBlock [2, 2, 2, 2], widths 64/128/256/512, 3×3 stem with stride 1 and no max-pool, bias-free
 convolutions, instance norm (GroupNorm(c, c), affine) by default, 1×1 conv + norm shortcuts,

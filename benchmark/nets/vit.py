@@ -1,4 +1,4 @@
-"""Vision Transformer as SPEED evaluates with it (PROTOCOL.md §1).
+"""Vision Transformer as SPEED evaluates with it (docs/protocol.md §1).
 
 Patches (4 px by default) → Linear → [cls] + learned positional embedding → depth 6 pre-norm
 blocks (8 heads × 64, qkv without bias; FFN 512 with GELU; dropout 0.1) → cls token → LayerNorm

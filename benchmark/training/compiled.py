@@ -1,7 +1,7 @@
 """``torch.compile`` for evaluation training (``--compile auto|on|off``; docs/performance.md).
 
 Inductor fuses the memory-bound layers (instance norm, ReLU, pooling) that keep an eager ConvNet
-step near a third of the matmul peak; measured here it trains 1.9-2.4× faster. Compilation costs
+step well below the matmul peak (docs/performance.md has the measured rates). Compilation costs
 seconds to a minute per batch shape, so ``auto`` compiles only when the training is long enough to
 repay it. Compiled and eager training agree to rounding (not bit for bit), like two thread counts.
 """

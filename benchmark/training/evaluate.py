@@ -45,9 +45,8 @@ class BatchStandardized(nn.Module):
 def training_layout(net: nn.Module) -> torch.memory_format:
     """The layout a network trains and tests in: NCHW with instance/group norm (``nn.GroupNorm``),
     whose CPU kernel and our pooling are fastest there; channels-last (NHWC, oneDNN's layout)
-    otherwise. One SGD step, alternating rounds (docs/performance.md): NCHW 1.35× faster for
-    ConvNet, 1.17× for ResNet18, 1.13× for VGG11; channels-last 1.12× faster for ResNet18BN and
-    1.06× for AlexNet."""
+    otherwise; which layout is faster per network is measured in benchmarks/test_evaluation.py
+    (figures in docs/performance.md)."""
     has_group_norm = any(isinstance(m, nn.GroupNorm) for m in net.modules())
     return torch.contiguous_format if has_group_norm else torch.channels_last
 
