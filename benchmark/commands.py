@@ -401,7 +401,7 @@ class EvaluateCommand:
             f"{BYTES[outside.values]} byte{'s' if BYTES[outside.values] > 1 else ''} each; storage "
             f"{outside.storage:g} / budget {budget.floats} float32-equivalents"
         )
-        network = getattr(suite, "evaluation_network", lambda name, _: name)(args.network, data.name)
+        network = suite.evaluation_network(args.network, data.name)
         recipe = suite.recipe(network, None, data.name, args.ipc)
         if args.standardize:
             recipe = replace(recipe, standardize=True)

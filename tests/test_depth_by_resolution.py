@@ -8,7 +8,7 @@ from types import SimpleNamespace
 
 import pytest
 
-import benchmark.suites.standard as standard_module
+import benchmark.suites.base as suite_base
 from benchmark.engine import Engine
 from benchmark.nets import convnet_for
 from benchmark.options import RunOptions
@@ -96,7 +96,7 @@ def test_run_trains_the_stand_in_with_convnets_recipe(tmp_path, monkeypatch):
     (digits are 8 px, so the mapping is replaced by one that fits them)."""
     import benchmark.training.evaluate as evaluate_module
 
-    monkeypatch.setattr(standard_module, "convnet_for", lambda dataset: "MLP")
+    monkeypatch.setattr(suite_base, "convnet_for", lambda dataset: "MLP")
     built: list[tuple[str, dict]] = []
     original = evaluate_module.create_network
 

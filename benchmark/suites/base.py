@@ -31,6 +31,7 @@ from benchmark.data.classdata import ClassData, Split
 from benchmark.engine import Engine
 from benchmark.engine.buffers import BufferOutcome
 from benchmark.errors import UserInputError
+from benchmark.nets import convnet_for
 from benchmark.options import RunOptions
 from benchmark.profiles import Profile
 from benchmark.registries import DATASETS, NETWORKS
@@ -189,7 +190,17 @@ class Suite:
                 channels, size, _ = info["shape"]
                 for network in self.settings["networks"]:
                     options = self.recipe(network, None, dataset, 1).network_options
-                    check_network(network, channels, size, info["classes"], **options)
+                    trained = self.evaluation_network(network, dataset)
+                    check_network(trained, channels, size, info["classes"], **options)
+
+    def evaluation_network(self, network: str, dataset: str) -> str:
+        """The network a listed one trains as. With the setting ``convnet_by_resolution`` (the paper
+        defaults), ``ConvNet`` is the published protocols' ConvNet for the dataset's resolution
+        (:func:`benchmark.nets.convnet_for`: ConvNetD4 at 64 px, ConvNetD5 at 128 px), trained under
+        ``ConvNet``'s recipe; records name the network trained, as the published tables do."""
+        if network == "ConvNet" and self.settings.get("convnet_by_resolution"):
+            return convnet_for(dataset)
+        return network
 
     def check_class_sizes(self, cells: list[Cell]) -> None:
         """An IPC above the training images of a class cannot be a balanced buffer: one line naming
@@ -265,7 +276,11 @@ class Suite:
     def recipe(self, network: str, resolved: ResolvedSpec | None, dataset: str, ipc: int) -> EvalRecipe:
         """The suite's recipe for ``network``; the strategy's own where it insists (an upper bound's
         fixed recipe) or where ``--eval-recipe original`` asks for its published one (None: no
-        strategy is known, the suite's recipe as it stands)."""
+        strategy is known, the suite's recipe as it stands). A network standing in for the listed
+        ``ConvNet`` (:meth:`evaluation_network`) takes ``ConvNet``'s recipe."""
+        stands_in = network == self.evaluation_network("ConvNet", dataset) != "ConvNet"
+        if stands_in and network not in self.settings["networks"]:
+            network = "ConvNet"
         settings = dict(self.recipes.get("default", {})) | dict(self.recipes.get(network, {}))
         if self.options.precision != "fp32":  # an explicit choice, recorded with the recipe
             settings["precision"] = self.options.precision
@@ -312,7 +327,8 @@ class Suite:
                     {
                         "dataset": cell.dataset, "preprocessing": preprocessing, "suite": self.name,
                         "profile": self.profile.name, "spec": resolved.canonical, "strategy": resolved.name,
-                        "ipc": cell.ipc, "network": network, "eval_recipe": recipe.describe(),
+                        "ipc": cell.ipc, "network": self.evaluation_network(network, cell.dataset),
+                        "eval_recipe": recipe.describe(),
                         "step": None, "steps": None, "class_order": None, "distill_seed": cell.seed,
                         "repeat": repeat, "eval_seed": derive_seed(stable_hash(keys), repeat),
                     }

@@ -23,7 +23,6 @@ from benchmark.errors import UserInputError
 from benchmark.progress import progress
 from benchmark.strategy import ResolvedSpec
 from benchmark.suites.base import Cell, Suite, TableSpec, Unit
-from benchmark.suites.standard import ConvNetByResolution
 from benchmark.training.job import EvaluationJob
 
 SUMMARIES = ("clean", "mean15", "mean19")
@@ -60,7 +59,7 @@ def _rank(column: str) -> tuple:
     return (1, ALL.index(column)) if column in ALL else (2, 0, column)
 
 
-class CorruptionSuite(ConvNetByResolution, Suite):
+class CorruptionSuite(Suite):
     """Clean and corrupted accuracy of each (strategy, ipc) buffer's networks."""
 
     name = "corruption"

@@ -18,7 +18,6 @@ from benchmark.cache import stable_hash
 from benchmark.registries import NETWORKS
 from benchmark.seeding import derive_seed
 from benchmark.suites.base import Cell, Suite, TableSpec
-from benchmark.suites.standard import ConvNetByResolution
 from benchmark.training.job import EvaluationJob
 
 
@@ -34,7 +33,7 @@ def network_observations(frame: pd.DataFrame) -> pd.DataFrame:
 NARROW_RESNET = {"network_options": {"widths": [16, 32, 64, 128]}}
 
 
-class CrossArchSuite(ConvNetByResolution, Suite):
+class CrossArchSuite(Suite):
     """Accuracy of each (strategy, ipc) buffer on each evaluation network (one column per network)."""
 
     name = "cross-arch"

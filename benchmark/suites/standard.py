@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pandas as pd
 
-from benchmark.nets import convnet_for
 from benchmark.registries import NETWORKS
 from benchmark.suites.base import Suite, TableSpec
 
@@ -25,37 +24,12 @@ def standard_observations(frame: pd.DataFrame) -> pd.DataFrame:
     return obs
 
 
-class ConvNetByResolution:
-    """Suite mixin: with the setting ``convnet_by_resolution`` (the paper defaults), the network listed
-    as ``ConvNet`` is the published protocols' ConvNet for each dataset's resolution
-    (:func:`benchmark.nets.convnet_for`: ConvNetD4 at 64 px, ConvNetD5 at 128 px). It trains under
-    ``ConvNet``'s recipe and records name it, as the published tables do."""
-
-    def evaluation_network(self, network: str, dataset: str) -> str:
-        if network == "ConvNet" and self.settings.get("convnet_by_resolution"):
-            return convnet_for(dataset)
-        return network
-
-    def configs(self, cell, resolved, unit, keys):
-        configs = super().configs(cell, resolved, unit, keys)
-        for config in configs:
-            config["network"] = self.evaluation_network(config["network"], cell.dataset)
-        return configs
-
-    def recipe(self, network, resolved, dataset, ipc):
-        # a ConvNetD4 standing in for the listed "ConvNet" takes ConvNet's recipe
-        stands_in = network not in self.settings["networks"] and network == self.evaluation_network(
-            "ConvNet", dataset
-        )
-        return super().recipe("ConvNet" if stands_in else network, resolved, dataset, ipc)
-
-
 # Evaluation: ConvNet-128 (the paper's network), 1000 epochs with DSA and 5 repeats (paper); quick:
 # 300 epochs and 3 repeats on Fashion-MNIST; smoke: seconds-long on digits.
 DEFAULT_RECIPE = {"lr": 0.01, "dsa": "auto"}
 
 
-class StandardSuite(ConvNetByResolution, Suite):
+class StandardSuite(Suite):
     """ConvNet accuracy of each (strategy, ipc) buffer (SPEED paper Table 1)."""
 
     name = "standard"
