@@ -11,6 +11,7 @@ from benchmark.errors import UserInputError
 from benchmark.report.commands import CONTRAST, run_contrast
 from benchmark.report.contrast import (
     contrast_frame,
+    format_contrast,
     holm,
     holm_interval_level,
     paired_interval,
@@ -179,8 +180,32 @@ def test_continual_steps_are_contrasted_step_by_step(tmp_path):
                 value = base - 0.1 * step + 0.01 * seed
                 store.put(Record(config, "ok", metrics={"accuracy": value}, storage=10, budget=10))
     frame = contrast_frame(store.records(), baselines=["random"])
-    assert sorted(frame["step"].tolist()) == [0, 1]
-    assert frame["difference"].tolist() == pytest.approx([20.0, 20.0])
+    steps = frame[frame["measure"] == "accuracy"]
+    assert sorted(steps["step"].tolist()) == [0, 1]
+    assert steps["difference"].tolist() == pytest.approx([20.0, 20.0])
+    (average,) = frame[frame["measure"] == "average incremental"].itertuples()
+    assert average.difference == pytest.approx(20.0) and average.seeds == 2
+
+
+def test_continual_class_orders_are_observations_paired_by_order(tmp_path):
+    store = ResultStore(tmp_path)
+    gaps = {0: 0.05, 1: 0.02, 2: 0.04}  # dm − random per class order, one distillation seed
+    for spec, base in (("dm", 0.70), ("random", 0.60)):
+        for order, gap in gaps.items():
+            for step in range(2):
+                config = record(spec, 0, 0, None).config | {
+                    "suite": "continual", "step": step, "steps": 2, "class_order": order,
+                }  # fmt: skip
+                value = base + (gap if spec == "dm" else 0.0) + 0.01 * order - 0.1 * step
+                store.put(Record(config, "ok", metrics={"accuracy": value}, storage=10, budget=10))
+    frame = contrast_frame(store.records(), baselines=["random"])
+    (average,) = frame[frame["measure"] == "average incremental"].itertuples()
+    assert (average.seeds, average.baseline_seeds, average.paired_seeds) == (3, 3, 3)
+    d = [100 * (0.10 + g) for g in gaps.values()]
+    mean, low, high = paired_interval(d)
+    assert average.paired_difference == pytest.approx(mean)
+    assert (average.paired_low, average.paired_high) == pytest.approx((low, high))
+    assert "average incremental" in format_contrast(frame)
 
 
 def test_paired_by_seed_intervals_use_the_seeds_both_sides_share(store):

@@ -19,8 +19,10 @@ interval is drawn at the level at which Holm's step-down procedure tests it
 below ``1 − level``.
 
 Cells are compared within (dataset, suite, profile, recipe, ipc, network, continual step) on the
-``accuracy`` metric, in every suite (the corruption suite's ``accuracy`` is the clean one; a
-continual seed's observation is the mean over its class orders and networks at that step).
+``accuracy`` metric, in every suite (the corruption suite's ``accuracy`` is the clean one). In the
+continual suite a class order is an observation as a seed is (each order is its own stream), every
+step is compared, and so is the average incremental accuracy of each run whose steps all succeeded;
+the paired interval pairs the same seed and class order.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ import pandas as pd
 
 from benchmark.results.frame import records_frame
 
-GROUP_KEYS = ["dataset", "suite", "profile", "recipe", "ipc", "network", "step"]
+GROUP_KEYS = ["dataset", "suite", "profile", "recipe", "ipc", "network", "step", "measure"]
 COLUMNS = GROUP_KEYS + [
     "strategy", "baseline", "seeds", "baseline_seeds", "mean", "std", "baseline_mean", "baseline_std",
     "difference", "ci_low", "ci_high", "p_holm", "verdict", "paired_seeds", "paired_difference",
@@ -170,13 +172,39 @@ def verdict(low: float, high: float) -> str:
     return "no clear difference"
 
 
+# The unit of observation: a distillation seed, and in the continual suite a class order as well
+# (each order is its own stream of steps, so orders are independent observations of a method).
+REPLICATE = ["distill_seed", "class_order"]
+AVERAGE_INCREMENTAL = "average incremental"
+
+
 def seed_means(frame: pd.DataFrame) -> dict[str, pd.Series]:
-    """Per strategy label: the mean accuracy (percent) of each distillation seed's ok networks."""
+    """Per strategy label: the mean accuracy (percent) of each replicate's ok networks (a distillation
+    seed; with its class order in the continual suite), indexed by the replicate."""
     ok = frame[(frame["status"] == "ok") & frame["value"].notna()]
     return {
-        label: group.groupby("distill_seed")["value"].mean().astype(float) * 100
+        label: group.groupby(REPLICATE, dropna=False)["value"].mean().astype(float) * 100
         for label, group in ok.groupby("label", sort=True)
     }
+
+
+def with_average_incremental(frame: pd.DataFrame) -> pd.DataFrame:
+    """The accuracy rows plus, for continual runs (class order × seed × network × repeat) whose steps
+    all succeeded, one row of their average incremental accuracy (``measure``), compared like a step."""
+    frame = frame.assign(measure="accuracy")
+    stepped = frame[frame["step"].notna()]
+    if stepped.empty:
+        return frame
+    run_keys = ["dataset", "suite", "profile", "recipe", "ipc", "network", "label", *REPLICATE, "repeat"]
+    averages = []
+    for _, run in stepped.groupby(run_keys, dropna=False, sort=False):
+        complete = (run["status"] == "ok").all() and len(run) == int(run["steps"].iloc[0])
+        if complete:
+            average = run.iloc[0].copy()
+            average["step"], average["value"] = math.nan, run["value"].mean()
+            average["measure"] = AVERAGE_INCREMENTAL
+            averages.append(average)
+    return pd.concat([frame, pd.DataFrame(averages)], ignore_index=True) if averages else frame
 
 
 def contrast_frame(
@@ -189,7 +217,7 @@ def contrast_frame(
     if not records:
         return pd.DataFrame(columns=COLUMNS)
     frame = records_frame(records)
-    frame = frame[frame["metric"] == "accuracy"]
+    frame = with_average_incremental(frame[frame["metric"] == "accuracy"])
     rows = []
     for values, group in frame.groupby(GROUP_KEYS, dropna=False, sort=True):
         means = seed_means(group)
@@ -259,6 +287,7 @@ def format_contrast(frame: pd.DataFrame) -> str:
         lines.append(
             f"{cell['dataset']} · {cell['suite']} · {cell['profile']} · IPC {cell['ipc']} · {cell['network']}"
             + ("" if step is None or step != step else f" · step {int(step) + 1}")
+            + (f" · {AVERAGE_INCREMENTAL}" if cell["measure"] == AVERAGE_INCREMENTAL else "")
             + ("" if cell["recipe"] == "suite" else f" · {cell['recipe']} recipe")
         )
         for _, row in group.iterrows():
