@@ -176,7 +176,8 @@ class ContrastCommand:
         print(
             f"\n{args.level:.0%} Welch intervals over distillation seeds (each seed: the mean of its "
             "evaluation networks) and, where both sides share seeds, paired-by-seed t intervals of the "
-            "per-seed differences; each kind Holm-adjusted over the comparisons of each cell; written to "
+            "per-seed differences (in the continual suite a seed × class order pair is one observation "
+            "and pairs match on both); each kind Holm-adjusted over the comparisons of each cell; written to "
             f"{Path(args.output_dir) / 'tables' / 'contrast.csv'}"
         )
         return 0

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from benchmark.paths import safe_name
-from benchmark.report.contrast import rank_groups
+from benchmark.report.contrast import REPLICATE, rank_groups
 from benchmark.report.reported import load_reported, reported_label
 from benchmark.results.frame import aggregate, is_percentage, mark_best_and_gain, missing, records_frame
 from benchmark.results.record import Record
@@ -144,6 +144,12 @@ class Table:
             return ""
         networks = _span(int(n) for n in cells["n"])
         seeds = _span(len(s) for s in cells["seeds"] if isinstance(s, list))
+        if self.suite == "continual":  # each class order is its own stream: an observation as a seed is
+            return (
+                f"± is the std (ddof 0) over a cell's {networks} evaluation networks: distillation seeds × "
+                f"class orders × networks × repeats ({seeds} seed × order pair{'' if seeds == '1' else 's'} "
+                "a cell); ranks and `contrast` compare the means of seed × order pairs."
+            )
         return (
             f"± is the std (ddof 0) over a cell's {networks} evaluation networks: distillation seeds × "
             f"networks × repeats ({seeds} seed{'' if seeds == '1' else 's'} a cell); ranks and `contrast` "
@@ -286,11 +292,12 @@ def storage_text(
 
 
 def seed_observations(obs: pd.DataFrame, row_keys: list[str]) -> dict[tuple, list[float]]:
-    """(row, column) → one value per distillation seed: the mean of that seed's ok observations (percent
-    for accuracies), the unit the rank rule and ``contrast`` compare."""
+    """(row, column) → one value per replicate (a distillation seed; with its class order in the continual
+    suite): the mean of its ok observations (percent for accuracies), the unit the rank rule and
+    ``contrast`` compare."""
     ok = obs[(obs["status"] == "ok") & obs["value"].notna()]
     seeds: dict[tuple, list[float]] = {}
-    for values, group in ok.groupby([*row_keys, "column", "distill_seed"], dropna=False, sort=True):
+    for values, group in ok.groupby([*row_keys, "column", *REPLICATE], dropna=False, sort=True):
         scale = 100 if is_percentage(group["metric"].iloc[0]) else 1
         row, column = _key(values[: len(row_keys)]), values[len(row_keys)]
         seeds.setdefault((row, column), []).append(float(group["value"].astype(float).mean()) * scale)
