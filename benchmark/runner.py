@@ -36,7 +36,8 @@ def run(options: RunOptions) -> list:
         LOG.info("data: %s (%s) from %s, fingerprint %s", data.name, data.preprocessing, source,
                  data.fingerprint)  # fmt: skip
     LOG.info("%s (%s): %d cells", suite.name, profile.name, len(cells))
-    executor.run(suite, cells)
+    with engine.store.exclusive_run():
+        executor.run(suite, cells)
     records = [
         r
         for r in engine.store.records(suite.name)

@@ -481,3 +481,55 @@ def test_avalanche_arguments_are_checked_at_construction():
         avalanche.DistilledMemory("random", 1, mean=(0.5,), std=(0.0,))
     with pytest.raises(UserInputError, match="DSA family"):
         avalanche.DistilledMemory("random", 1, dsa="bogus")
+
+
+@pytest.mark.parametrize(
+    "images,labels,memory,match",
+    [
+        (torch.rand(4, 1, 8, 8), torch.tensor([-1, -1, 0, 0]), {}, "label -1; class ids must be 0 or more"),
+        (torch.rand(4, 1, 8, 8), torch.tensor([0.5, 0.5, 1.5, 1.5]), {}, "fractions .*integer class ids"),
+        (torch.rand(6, 1, 8, 8), torch.tensor([0, 0, 0, 1, 1, 1]), {"ipc": 5}, "ipc 5 is more than the 3"),
+        (torch.rand(7, 1, 8, 8), torch.tensor([0] * 6 + [1]), {"ipc": 2}, "ipc 2 is more than the 1 images"),
+        (torch.rand(4, 1, 8, 8), torch.tensor([0, 0, 1, 1]), {"mean": (0.5,) * 3, "std": (0.2,) * 3},
+         "mean has 3 values but the images have 1 channel"),
+        (torch.rand(4, 1, 2, 2), torch.tensor([0, 0, 1, 1]), {"strategy": "dm:iterations=1"},
+         "could not be fitted to this experience's 2×2 images"),
+    ],
+)  # fmt: skip
+def test_avalanche_experiences_are_checked_before_any_fit(images, labels, memory, match):
+    """A13, A14, A15, A18, A22, A25: one line each, no traceback, nothing silently truncated."""
+    avalanche = pytest.importorskip("benchmark.integrations.avalanche")
+    settings = {"strategy": "random", "ipc": 1} | memory
+    strategy, ipc = settings.pop("strategy"), settings.pop("ipc")
+    store = avalanche.DistilledMemory(strategy, ipc, dataset="digits", augmentation=None, **settings)
+    with pytest.raises(UserInputError, match=match):
+        store.add_experience(torch.utils.data.TensorDataset(images, labels), torch.device("cpu"))
+
+
+def test_avalanche_experiences_keep_one_image_shape():
+    """A16: a second experience of another image shape is one line, not a torch.cat traceback."""
+    avalanche = pytest.importorskip("benchmark.integrations.avalanche")
+    memory = avalanche.DistilledMemory("random", 1, dataset="digits", augmentation=None)
+    first = torch.utils.data.TensorDataset(torch.rand(2, 1, 8, 8), torch.tensor([0, 1]))
+    memory.add_experience(first, torch.device("cpu"))
+    second = torch.utils.data.TensorDataset(torch.rand(2, 1, 6, 6), torch.tensor([2, 3]))
+    shapes = r"experience's images are \(1, 6, 6\), the memory's \(1, 8, 8\)"
+    with pytest.raises(UserInputError, match=shapes):
+        memory.add_experience(second, torch.device("cpu"))
+
+
+def test_a_second_run_into_a_folder_in_use_is_refused_in_one_line(tmp_path):
+    """N9: a second run into a store another run is writing would read its half-finished cells."""
+    import fcntl
+
+    from benchmark.options import RunOptions
+    from benchmark.runner import run
+
+    options = RunOptions(profile="smoke", strategies=["random"], output_dir=tmp_path, show_progress=False)
+    with open(tmp_path / ".run.lock", "a") as other_run:
+        fcntl.flock(other_run, fcntl.LOCK_EX)
+        with pytest.raises(UserInputError, match="another run is writing to .*give another --output-dir"):
+            run(options)
+    assert not any((tmp_path / "records").rglob("*.json"))  # refused before any work
+    (table,) = run(options)  # released: the run goes ahead
+    assert not table.frame().empty

@@ -40,7 +40,7 @@ from benchmark.augment.dsa import DSA
 from benchmark.buffer import Buffer
 from benchmark.data.classdata import ClassData, Split
 from benchmark.engine.buffers import fit_buffer
-from benchmark.errors import UserInputError
+from benchmark.errors import UserInputError, first_line
 from benchmark.seeding import derive_seed
 from benchmark.seeding import generator as make_generator
 from benchmark.spec import parse_spec
@@ -155,12 +155,26 @@ class DistilledMemory:
         data = self.class_data(images, labels)
         seen = len(set(self.labels.tolist()) | set(data.classes))
         ipc = ipc_for(seen) if ipc_for is not None else self.ipc
+        counts = {c: len(data.train.class_indices(c)) for c in data.classes}
+        smallest = min(counts, key=counts.get)
+        if counts[smallest] < ipc:  # as the command line refuses it: no balanced buffer can be made
+            raise UserInputError(
+                f"ipc {ipc} is more than the {counts[smallest]} images of class {smallest} in this "
+                f"experience; give each class at least {ipc} images or lower ipc"
+            )
         seed = derive_seed("avalanche-memory", self.seed, len(self.buffers))
         context = FitContext(
             device=device, cache_root=self.cache_root, profile=self.profile, show_progress=self.show_progress
         )
         resolved = resolve(self.spec, self.profile, self.dataset_name, ipc, len(data.classes))
-        buffer = fit_buffer(resolved, data, ipc, seed, context, experience=len(self.buffers))
+        try:
+            buffer = fit_buffer(resolved, data, ipc, seed, context, experience=len(self.buffers))
+        except RuntimeError as error:  # e.g. a network too deep for the experience's image size
+            side = "×".join(map(str, data.image_shape[1:]))
+            raise UserInputError(
+                f"{resolved.canonical} could not be fitted to this experience's {side} images: "
+                f"{first_line(error)}"
+            ) from error
         memory_images, memory_labels, _ = buffer.materialize("cpu")
         if buffer.soft_labels is not None:  # avalanche's criterion takes class ids (docs/soft-labels.md)
             warnings.warn(
@@ -179,6 +193,20 @@ class DistilledMemory:
                 "tensors of shape (C, H, W) per item (add a ToTensor transform)"
             )
         classes = sorted(int(c) for c in labels.unique())
+        if classes[0] < 0:
+            raise UserInputError(f"the experience holds label {classes[0]}; class ids must be 0 or more")
+        if self.images is not None and tuple(images.shape[1:]) != tuple(self.images.shape[1:]):
+            raise UserInputError(
+                f"the experience's images are {tuple(images.shape[1:])}, the memory's "
+                f"{tuple(self.images.shape[1:])}; every experience needs images of one shape"
+            )
+        channels = images.shape[1]
+        for name, values in (("mean", self.mean), ("std", self.std)):
+            if values is not None and len(values) != channels:
+                raise UserInputError(
+                    f"{name} has {len(values)} values but the images have {channels} channel"
+                    f"{'s' if channels > 1 else ''}; give one value per channel"
+                )
         self._max_label = max(self._max_label, classes[-1])
         num_classes = self.num_classes if self.num_classes is not None else self._max_label + 1
         if self._max_label >= num_classes:
@@ -186,7 +214,6 @@ class DistilledMemory:
                 f"label {self._max_label} does not fit num_classes={num_classes}; "
                 "pass a larger num_classes or leave it None"
             )
-        channels = images.shape[1]
         empty = Split(images[:0], labels[:0])
         extra = {"augmentation": self.dsa} if self.dsa is not None else {}
         return ClassData(
@@ -422,7 +449,13 @@ def experience_tensors(dataset) -> tuple[torch.Tensor, torch.Tensor, torch.Tenso
     images, labels, tasks = [], [], []
     for batch in loader:
         images.append(torch.as_tensor(batch[0]).float())
-        labels.append(torch.as_tensor(batch[1]).long())
+        label = torch.as_tensor(batch[1])
+        if label.is_floating_point() and not torch.equal(label, label.round()):
+            raise UserInputError(
+                f"the experience's labels hold fractions (e.g. {label[label != label.round()][0].item():g}); "
+                "the memory needs integer class ids"
+            )
+        labels.append(label.long())
         tasks.append(torch.as_tensor(batch[2]).long() if len(batch) > 2 else torch.zeros_like(labels[-1]))
     return torch.cat(images), torch.cat(labels), torch.cat(tasks)
 

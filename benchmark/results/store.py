@@ -14,9 +14,12 @@ folders (a suite's) must be safe names (:mod:`benchmark.paths`), so nothing is w
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from benchmark.atomic import atomic_write_json
@@ -59,6 +62,9 @@ def existing_output_dir(root: str | Path) -> Path:
     return root
 
 
+RUN_LOCK = ".run.lock"
+
+
 class ResultStore:
     """``ResultStore(root)``: a run's folder, created if missing. ``existing=True``: a folder a run
     wrote (a missing one is an error, nothing is created), checked writable unless ``read_only``."""
@@ -70,6 +76,25 @@ class ResultStore:
                 check_writable(self.root)
         else:
             self.root = prepare_output_dir(root)
+
+    @contextmanager
+    def exclusive_run(self) -> Iterator[None]:
+        """Hold the folder for one ``run`` at a time: a second run into it would read the first's
+        half-finished cells as final. The lock (the hidden file ``.run.lock``) is released by the
+        operating system when its process ends, however it ends."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        with open(self.root / RUN_LOCK, "a") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise UserInputError(
+                    f"another run is writing to {self.root}; wait for it to finish or give another "
+                    "--output-dir"
+                ) from None
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
     # ---- records -------------------------------------------------------------------------
     def record_path(self, suite: str, key: str) -> Path:
