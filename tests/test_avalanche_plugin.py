@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import math
 import warnings
-from pathlib import Path
 
 import pytest
 import torch
+from script_modules import load_script
 from torch import nn
 
 from benchmark.continual.stream import class_order
@@ -23,11 +22,7 @@ BATCH = 16
 
 def load_example():
     """examples/avalanche_gdumb.py as a module (it is a script, not a package)."""
-    path = Path(__file__).resolve().parents[1] / "examples" / "avalanche_gdumb.py"
-    spec = importlib.util.spec_from_file_location("avalanche_gdumb_example", path)
-    example = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(example)
-    return example
+    return load_script("examples/avalanche_gdumb.py", "avalanche_gdumb_example")
 
 
 TensorDataset = load_example().Items  # (image, label) items with ``targets``, as avalanche needs

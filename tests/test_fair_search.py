@@ -1,22 +1,14 @@
 """The fair search study (studies/fair_search.py): its grids, its selection rule, one smoke trial."""
 
-import importlib.util
 import json
-import sys
-from pathlib import Path
 
 import pytest
-
-SCRIPT = Path(__file__).resolve().parents[1] / "studies" / "fair_search.py"
+from script_modules import load_script
 
 
 @pytest.fixture(scope="module")
 def fair_search():
-    spec = importlib.util.spec_from_file_location("fair_search", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["fair_search"] = module  # its dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
+    return load_script("studies/fair_search.py", "fair_search")
 
 
 def test_grids_are_twelve_fixed_trials_of_each_method_s_own_knobs(fair_search):
@@ -97,10 +89,7 @@ def test_selected_refuses_a_provisional_selection(fair_search, tmp_path):
 
 
 def test_attribution_evaluates_each_buffer_at_its_learned_lr_and_the_common_one(fair_search, tmp_path):
-    path = SCRIPT.parent / "attribution.py"
-    spec = importlib.util.spec_from_file_location("attribution", path)
-    attribution = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(attribution)  # imports fair_search from sys.modules (the fixture's)
+    attribution = load_script("studies/attribution.py", "attribution")  # imports the fixture's fair_search
     assert set(attribution.ARMS) == {
         "tm", "tm-speed-optimizer", "tm-300", "speed", "speed-mtt-optimizer", "speed-fit-only"
     }  # fmt: skip

@@ -1,21 +1,13 @@
 """The GPU check's plumbing, dry-run on CPU (smoke profile, digits): every stage runs, prints and saves."""
 
-import importlib.util
 import json
-import sys
-from pathlib import Path
 
 import pytest
-
-SCRIPT = Path(__file__).resolve().parents[1] / "studies" / "gpu_check.py"
+import script_modules
 
 
 def load_script():
-    spec = importlib.util.spec_from_file_location("gpu_check", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["gpu_check"] = module  # its dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
+    return script_modules.load_script("studies/gpu_check.py", "gpu_check")
 
 
 @pytest.mark.slow
