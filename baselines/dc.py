@@ -76,7 +76,7 @@ class GradientMatching(Objective):
         "net_width": Param(128, "matching network width", minimum=1),
         "lr_net": Param(0.01, "SGD lr of the matching network (no momentum)", minimum=0.0),
         "batch_train": Param(256, "batch size of the inner-loop training", minimum=1),
-        "dsa": Param("none", "DSA strategy, 'auto' (the dataset's) or 'none'", check=check_dsa),
+        "dsa": Param("none", "DSA families, 'auto' (the dataset's) or 'none'", check=check_dsa),
     }
 
     @classmethod
@@ -161,7 +161,7 @@ class DSAGradientMatching(GradientMatching):
     """DSA: gradient matching with Siamese differentiable augmentation."""
 
     params = dict(GradientMatching.params) | {
-        "dsa": Param("auto", "DSA strategy, 'auto' (the dataset's) or 'none'", check=check_dsa),
+        "dsa": Param("auto", "DSA families, 'auto' (the dataset's) or 'none'", check=check_dsa),
     }
 
 

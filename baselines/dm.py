@@ -37,7 +37,7 @@ class DistributionMatching(Objective):
 
     params = {
         "batch_real": Param(256, "real images per class per iteration", minimum=1),
-        "dsa": Param("auto", "DSA strategy, 'auto' (the dataset's own) or 'none'", check=check_dsa),
+        "dsa": Param("auto", "DSA families, 'auto' (the dataset's own) or 'none'", check=check_dsa),
         "network": Param("ConvNet", "embedding network", registry="NETWORKS"),
         "net_width": Param(128, "embedding network width", minimum=1),
         "normalize": Param(
@@ -56,8 +56,8 @@ class DistributionMatching(Objective):
 
     def __init__(self, data: ClassData, config: dict[str, Any], seed: int, context: FitContext):
         super().__init__(data, config, seed, context)
-        strategy = data.augmentation if config["dsa"] == "auto" else config["dsa"]
-        self.dsa = None if strategy == "none" else DSA(strategy)
+        families = data.augmentation if config["dsa"] == "auto" else config["dsa"]
+        self.dsa = None if families == "none" else DSA(families)
         self.device = context.device
 
     def loss(self, synthetic: Parameterization, generator: torch.Generator) -> torch.Tensor:

@@ -56,7 +56,7 @@ class ExpertRecipe:
     subset: int = 0  # training images per class (seeded); 0 = the whole training split
     lr: float = 0.01
     batch_size: int = 256
-    dsa: str = "auto"  # "auto": the dataset's DSA strategy; "none": no augmentation
+    dsa: str = "auto"  # "auto": the dataset's DSA families; "none": no augmentation
     standardize: bool = False  # each batch by its own mean and std, before its DSA draw
 
 
@@ -76,7 +76,7 @@ def build_network(data: ClassData, recipe: ExpertRecipe) -> nn.Module:
     )
 
 
-def dsa_strategy(data: ClassData, recipe: ExpertRecipe) -> str | None:
+def dsa_families(data: ClassData, recipe: ExpertRecipe) -> str | None:
     if recipe.dsa == "none":
         return None
     return data.augmentation if recipe.dsa == "auto" else recipe.dsa
@@ -90,7 +90,7 @@ def cache_content(data: ClassData, recipe: ExpertRecipe, seed: int) -> dict[str,
     return {
         **data.training_identity(),
         **recipe_fields,
-        "dsa": dsa_strategy(data, recipe),
+        "dsa": dsa_families(data, recipe),
         "optimizer": {"name": "sgd", "momentum": 0.0, "weight_decay": 0.0},
         "seed": int(seed),
     }
@@ -136,8 +136,8 @@ def train_expert(
     net = seeded(derive_seed(KIND, "init", seed, index), lambda: build_network(data, recipe)).to(device)
     net.train()
     rng = make_generator(derive_seed(KIND, "order", seed, index))
-    strategy = dsa_strategy(data, recipe)
-    dsa = DSA(strategy) if strategy else None
+    families = dsa_families(data, recipe)
+    dsa = DSA(families) if families else None
     indices = training_indices(data, recipe.subset, seed)
     images = data.train.images[indices.to(data.train.images.device)]
     labels = data.train.labels[indices.to(data.train.labels.device)]
@@ -244,7 +244,7 @@ class ExpertsCommand:
         parser.add_argument("--width", type=int, default=128, help="network width; 0 = its default")
         parser.add_argument("--depth", type=int, default=0, help="network depth; 0 = its default")
         parser.add_argument("--lr", type=float, default=0.01)
-        parser.add_argument("--dsa", default="auto", help="DSA strategy, 'auto' (the dataset's) or 'none'")
+        parser.add_argument("--dsa", default="auto", help="DSA families, 'auto' (the dataset's) or 'none'")
         parser.add_argument(
             "--standardize", action="store_true", help="standardise each batch (SPEED's and HaBa's experts)"
         )

@@ -9,7 +9,8 @@ import torch
 from baselines.pixels import real_images_per_class
 from benchmark.budget import Budget
 from benchmark.buffer import Buffer
-from benchmark.data.classdata import ClassData, DatasetOptions, load_dataset
+from benchmark.data.classdata import ClassData, DatasetOptions
+from benchmark.data.load import load_dataset
 from benchmark.pixels import pixel_buffer
 from benchmark.seeding import generator as make_generator
 from benchmark.strategy import FitContext, Strategy

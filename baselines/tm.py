@@ -36,7 +36,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch.func import functional_call
 
-from baselines.experts import ExpertRecipe, build_experts, build_network, dsa_strategy, load_snapshots
+from baselines.experts import ExpertRecipe, build_experts, build_network, dsa_families, load_snapshots
 from benchmark.augment.dsa import DSA
 from benchmark.augment.dsa import check_setting as check_dsa
 from benchmark.data.classdata import ClassData
@@ -127,9 +127,12 @@ class _SpreadQuarters(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, grad: torch.Tensor, size: torch.Size) -> torch.Tensor:
-        n, c, h, w = grad.shape
-        spread = (grad * 0.25)[:, :, :, None, :, None].expand(n, c, h, 2, w, 2).reshape(n, c, 2 * h, 2 * w)
-        return F.pad(spread, (0, size[1] - 2 * w, 0, size[0] - 2 * h))
+        # a depthwise transposed convolution of stride 2 with weights 1/4: one product per pixel (the
+        # bits of grad × 1/4), an odd last row or column left zero by output_padding
+        quarters = torch.full((grad.shape[1], 1, 2, 2), 0.25)
+        h, w = grad.shape[-2:]
+        padding = (size[0] - 2 * h, size[1] - 2 * w)
+        return F.conv_transpose2d(grad, quarters, stride=2, output_padding=padding, groups=grad.shape[1])
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor, None]:
@@ -182,7 +185,7 @@ class TrajectoryMatching(Objective):
         "network": Param("ConvNet", "expert and student network", registry="NETWORKS"),
         "net_width": Param(128, "expert and student network width", minimum=1),
         "dsa": Param(
-            "auto", "DSA strategy of experts and student: 'auto' (the dataset's) or 'none'", check=check_dsa
+            "auto", "DSA families of experts and student: 'auto' (the dataset's) or 'none'", check=check_dsa
         ),
         "expert_standardize": Param(
             False, "experts trained on batches standardised by their own mean/std (the SPEED and HaBa codes)"
@@ -220,8 +223,8 @@ class TrajectoryMatching(Objective):
             dsa=config["dsa"],
             standardize=config["expert_standardize"],
         )
-        strategy = dsa_strategy(data, self.recipe)
-        self.dsa = DSA(strategy) if strategy else None
+        families = dsa_families(data, self.recipe)
+        self.dsa = DSA(families) if families else None
         self.alpha = nn.Parameter(torch.tensor(float(config["lr_init"]), device=self.device))
         self.net = with_student_pooling(build_network(data, self.recipe)).to(self.device).train()
         for p in self.net.parameters():
@@ -235,15 +238,17 @@ class TrajectoryMatching(Objective):
     # ---- experts -------------------------------------------------------------------------
     def expert_files(self) -> list[Path]:
         if self._files is None:
-            self._files = build_experts(
-                self.data,
-                self.recipe,
-                self.seed,
-                self.config["num_experts"],
-                self.context.cache_root,
-                self.device,
-                self.context.show_progress,
-            )
+            # float32 under any distillation precision: the cached experts are shared by every precision
+            with torch.autocast(torch.device(self.device).type, enabled=False):
+                self._files = build_experts(
+                    self.data,
+                    self.recipe,
+                    self.seed,
+                    self.config["num_experts"],
+                    self.context.cache_root,
+                    self.device,
+                    self.context.show_progress,
+                )
         return self._files
 
     def sample_endpoints(self, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
@@ -264,7 +269,9 @@ class TrajectoryMatching(Objective):
         y = labels if batch is None else labels[batch]
         if draw is not None:
             x = self.dsa.apply(x, draw)
-        x = x.contiguous(memory_format=torch.channels_last if x.shape[1] > 1 else torch.contiguous_format)
+        # bfloat16 (--distill-precision bf16) runs NCHW: oneDNN's bf16 GroupNorm is slow channels-last
+        channels_last = x.shape[1] > 1 and not torch.is_autocast_enabled(x.device.type)
+        x = x.contiguous(memory_format=torch.channels_last if channels_last else torch.contiguous_format)
         out = functional_call(self.net, self.unflatten(theta), (x,))
         grad = torch.autograd.grad(F.cross_entropy(out, y), theta, create_graph=create_graph)[0]
         beta = self.config["student_momentum"]

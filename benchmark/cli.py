@@ -15,6 +15,7 @@ import warnings
 from pathlib import Path
 
 from benchmark.errors import BenchmarkError, BenchmarkWarning, UserInputError
+from benchmark.paths import path_argument
 from benchmark.plugins import load_entry_point_plugins, load_plugin_file
 
 
@@ -28,13 +29,6 @@ def comma_list(kind):
             ) from error
 
     return parse
-
-
-def path_argument(text: str) -> Path:
-    """A path option; an empty value is refused (``Path("")`` would silently mean the current folder)."""
-    if not text.strip():
-        raise argparse.ArgumentTypeError("is empty; name a folder or file")
-    return Path(text)
 
 
 def add_common(parser: argparse.ArgumentParser) -> None:
@@ -53,6 +47,11 @@ def add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--precision", choices=("fp32", "bf16"), default="fp32",
         help="evaluation training precision; bf16 (autocast) is an explicit choice recorded in each record",
+    )  # fmt: skip
+    parser.add_argument(
+        "--distill-precision", choices=("fp32", "bf16"), default="fp32",
+        help="distillation precision; bf16 (autocast) adds distill_precision=bf16 to each distilling "
+        "strategy's spec (its buffer key and records); selection strategies ignore it",
     )  # fmt: skip
     parser.add_argument(
         "--data-root", type=path_argument, default=None, help="folder holding the dataset files"

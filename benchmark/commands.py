@@ -14,8 +14,9 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from benchmark.cli import add_common, comma_list, path_argument
+from benchmark.cli import add_common, comma_list
 from benchmark.options import WORKERS_DEFAULT, parse_workers
+from benchmark.paths import path_argument
 
 
 def markdown_frame(frame) -> str:
@@ -172,7 +173,7 @@ class RunCommand:
 
     def run(self, args: argparse.Namespace) -> int:
         from benchmark.errors import UserInputError
-        from benchmark.options import RunOptions, check_range
+        from benchmark.options import ExecutionOptions, RunOptions, Selection, check_range
         from benchmark.runner import run
 
         check_range("--cpus-per-cell", args.cpus_per_cell, 1, 4096)
@@ -186,7 +187,7 @@ class RunCommand:
                 "--address, --cpus-per-cell and --gpus-per-cell are for --executor ray; add it or drop them"
             )
 
-        options = RunOptions(
+        selection = Selection(
             suite=args.suite,
             profile=args.profile,
             datasets=args.datasets,
@@ -198,46 +199,56 @@ class RunCommand:
             class_orders=args.class_orders,
             steps=args.steps,
             eval_recipe=args.eval_recipe,
-            eval_lr=args.eval_lr,
-            output_dir=args.output_dir,
-            device=args.device,
-            compile=args.compile,
-            precision=args.precision,
-            data_root=args.data_root,
-            download=args.download,
-            force=args.force,
-            retry_failed=args.retry_failed,
-            show_progress=not args.no_progress,
+        )
+        execution = ExecutionOptions(
             executor=args.executor,
             workers=workers,
             ray_address=args.ray_address,
             cpus_per_cell=args.cpus_per_cell,
             gpus_per_cell=args.gpus_per_cell,
             plugins=list(getattr(args, "plugin_files", [])),
-            command=" ".join(["python -m benchmark", *map(shlex.quote, getattr(args, "argv", sys.argv[1:]))]),
         )
+        options = RunOptions(selection, engine_options(args), execution)
         tables = run(options)
         print_tables(tables) if tables else print("no records")
         return 0
 
 
-def _engine(args: argparse.Namespace):
-    from benchmark.engine import Engine
-    from benchmark.options import RunOptions
-    from benchmark.profiles import load_profile
+def engine_options(args: argparse.Namespace):
+    """The engine's options from the flags every engine command shares (``run``, ``distill``,
+    ``evaluate``): the one place they are built."""
+    from benchmark.options import EngineOptions
 
-    options = RunOptions(
-        profile=args.profile,
+    return EngineOptions(
         output_dir=args.output_dir,
         device=args.device,
         compile=args.compile,
         precision=args.precision,
+        distill_precision=getattr(args, "distill_precision", "fp32"),
         eval_lr=getattr(args, "eval_lr", None),
         data_root=args.data_root,
         download=args.download,
+        force=getattr(args, "force", False),
+        retry_failed=getattr(args, "retry_failed", False),
         show_progress=not args.no_progress,
+        command=" ".join(["python -m benchmark", *map(shlex.quote, getattr(args, "argv", sys.argv[1:]))]),
     )
-    return Engine(options, load_profile(args.profile))
+
+
+def _engine(args: argparse.Namespace):
+    from benchmark.engine import Engine
+    from benchmark.profiles import load_profile
+
+    return Engine(engine_options(args), load_profile(args.profile))
+
+
+def suite_of(name: str, engine):
+    """The suite ``name`` on ``engine`` with its own settings for the engine's profile."""
+    from benchmark.options import RunOptions, Selection
+    from benchmark.registries import SUITES
+
+    options = RunOptions(Selection(name, engine.profile.name), engine.options)
+    return SUITES.get(name)(options, engine.profile, engine)
 
 
 class DistillCommand:
@@ -252,17 +263,16 @@ class DistillCommand:
 
     def run(self, args: argparse.Namespace) -> int:
         from benchmark.options import SEED_MAX, check_range
-        from benchmark.registries import SUITES
         from benchmark.suites.base import Cell
 
         check_range("--seed", args.seed, 0, SEED_MAX)
         check_range("--ipc", args.ipc, 1, None)
         engine = _engine(args)
         resolved = engine.buffers.resolve(args.strategy, args.dataset, args.ipc)
-        standard = SUITES.get("standard")(engine.options, engine.profile, engine)
+        standard = suite_of("standard", engine)
         standard.check_class_sizes([Cell(args.dataset, args.strategy, args.ipc, args.seed)])
         data = engine.buffers.data(args.dataset, engine.profile.preprocessing(args.dataset))
-        outcome = engine.buffers.obtain(data, resolved, args.ipc, args.seed)
+        outcome = engine.buffers.obtain(engine.buffers.plan(data, resolved, args.ipc, args.seed))
         if outcome.status != "ok":
             print(f"{resolved.canonical}: {outcome.status}: {outcome.error}", file=sys.stderr)
             return 1
@@ -322,7 +332,6 @@ class EvaluateCommand:
         from benchmark.buffer import Buffer
         from benchmark.errors import UserInputError
         from benchmark.options import check_range
-        from benchmark.registries import SUITES
         from benchmark.seeding import derive_seed
         from benchmark.training.job import EvaluationJob, TrainingSet
 
@@ -343,7 +352,7 @@ class EvaluateCommand:
         buffer.check_data(data)
         data = data.restricted_to(buffer.manifest["classes"])
         images, labels, lr = buffer.materialize(engine.device)
-        suite = SUITES.get(args.suite)(engine.options, engine.profile, engine)
+        suite = suite_of(args.suite, engine)
         spec, ipc = buffer.manifest.get("spec"), buffer.manifest.get("ipc", 1)
         resolved = engine.buffers.resolve(spec, data.name, ipc, len(data.classes)) if spec else None
         recipe = suite.recipe(args.network, resolved, data.name, ipc)
@@ -373,10 +382,9 @@ class EvaluateCommand:
             check_one_set_per_name,
             outside_name,
             read_outside_set,
-            record_configs,
         )
         from benchmark.options import check_range
-        from benchmark.registries import DATASETS, SUITES
+        from benchmark.registries import DATASETS
         from benchmark.results.record import Record
         from benchmark.training.job import EvaluationJob, TrainingSet
 
@@ -389,7 +397,7 @@ class EvaluateCommand:
         check_range("--ipc", args.ipc, 1, None)
         DATASETS.get(args.dataset)  # an unknown name: one line before any data is read
         engine = _engine(args)
-        suite = SUITES.get(args.suite)(engine.options, engine.profile, engine)
+        suite = suite_of(args.suite, engine)
         data = engine.buffers.data(
             args.dataset, args.preprocessing or suite.preprocessing(args.dataset, None, args.ipc)
         )
@@ -414,10 +422,9 @@ class EvaluateCommand:
         recording = args.split == "test"
         if recording:
             check_one_set_per_name(engine.store.records(suite.name), configs[0])
-        command = " ".join(["python -m benchmark", *map(shlex.quote, getattr(args, "argv", sys.argv[1:]))])
         accuracies = []
         for config in configs:
-            seed, split = config["eval_seed"], getattr(data, args.split)
+            seed, split = config.eval_seed, getattr(data, args.split)
             job = EvaluationJob(network, data, training, recipe, seed, split)
             start = time.perf_counter()
             accuracy = engine.evaluation.train(job).accuracy
@@ -427,16 +434,35 @@ class EvaluateCommand:
                     Record(
                         config, "ok", metrics={"accuracy": accuracy}, storage=outside.storage,
                         budget=budget.floats, learned_lr=outside.lr,
-                        wall_time_s={"evaluate": time.perf_counter() - start}, role="method",
-                        runtime=engine.evaluation.runtime(), command=command,
+                        wall_time_s={"evaluate": time.perf_counter() - start}, role="method", label_parts=[],
+                        runtime=engine.evaluation.runtime(), command=engine.options.command,
                         soft_labels=soft_label_info(training),
                     )
                 )  # fmt: skip
-            print(f"repeat {config['repeat']}: {args.split} accuracy {100 * accuracy:.2f} %")
+            print(f"repeat {config.repeat}: {args.split} accuracy {100 * accuracy:.2f} %")
         print_mean(accuracies)
         where = f"records in {engine.store.root / 'records' / suite.name}" if recording else "no records"
         print(f"{outside.label} on {data.name} IPC {args.ipc}, {network}, {suite.name} recipe: {where}")
         return 0
+
+
+def record_configs(outside, suite, data, ipc: int, network: str, recipe, repeats: int) -> list:
+    """One RecordConfig per repeat of an outside set, shaped like a suite's so tables place its row
+    beside the suite's own; the set's digest and value space are part of the identity."""
+    from benchmark.external import EXTERNAL
+    from benchmark.results.config import RecordConfig
+    from benchmark.seeding import derive_seed
+
+    return [
+        RecordConfig(
+            dataset=data.name, preprocessing=data.preprocessing, suite=suite.name,
+            profile=suite.profile.name, spec=outside.spec, strategy=EXTERNAL, ipc=ipc,
+            network=network, eval_recipe=recipe.describe(), distill_seed=0, repeat=repeat,
+            eval_seed=derive_seed(outside.sha256, repeat), values=outside.values,
+            set_sha256=outside.sha256,
+        )
+        for repeat in range(repeats)
+    ]  # fmt: skip
 
 
 def print_mean(accuracies: list[float]) -> None:

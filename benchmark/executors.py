@@ -38,12 +38,13 @@ class LocalExecutor:
     cores between them (:func:`run_in_workers`)."""
 
     def run(self, suite: Suite, cells: list) -> None:
-        workers = worker_count(suite.options.workers, str(suite.engine.device), len(cells))
+        workers = worker_count(suite.options.execution.workers, str(suite.engine.device), len(cells))
         groups = cell_groups(suite, cells) if workers > 1 else []
         if min(workers, len(groups)) > 1:
             run_in_workers(suite, cells, groups, min(workers, len(groups)))
             return
-        bar = progress(cells, desc=f"{suite.name} cells", enabled=suite.options.show_progress, leave=True)
+        shown = suite.options.engine.show_progress
+        bar = progress(cells, desc=f"{suite.name} cells", enabled=shown, leave=True)
         for number, cell in enumerate(bar, start=1):
             start = time.perf_counter()
             suite.run_cell(cell)
@@ -70,15 +71,10 @@ def worker_count(asked: int, device: str, cells: int) -> int:
 
 
 def buffer_keys(suite: Suite, cell: Any) -> set[str]:
-    """The keys of the buffers ``cell`` uses, as :meth:`Suite.run_cell` computes them; a cell of a
-    suite without units gets one shared placeholder (its cells then run in one group)."""
+    """The keys of the buffers ``cell`` uses (its plan's); a cell of a suite that cannot plan it here
+    gets one shared placeholder (its cells then run in one group)."""
     try:
-        resolved = suite.resolve(cell)
-        return {
-            suite.engine.buffers.key(part, suite.resolve(cell, len(part.classes)), cell.ipc, cell.seed)
-            for unit in suite.units(cell, resolved)
-            for part in unit.parts
-        }
+        return suite.plan(cell).buffer_keys()
     except Exception:  # noqa: BLE001 - a suite of its own kind: run its cells in order
         return {"?"}
 
@@ -135,11 +131,11 @@ def run_in_workers(suite: Suite, cells: list, groups: list[list[int]], workers: 
     threads = max(1, available_cores() // workers)
     LOG.info("%d cells in %d groups on %d worker processes × %d torch threads", len(cells), len(groups),
              workers, threads)  # fmt: skip
-    options = dataclasses.replace(suite.options, show_progress=False, workers=1)
-    pool = start_workers(options, threads, plugin_sources(options.plugins or []), workers)
+    options = suite.options.replace(show_progress=False, workers=1)
+    pool = start_workers(options, threads, plugin_sources(options.execution.plugins or []), workers)
     pending = deque(deque(group) for group in groups)
     bar = progress(total=len(cells), desc=f"{suite.name} cells ({workers} workers)",
-                   enabled=suite.options.show_progress, leave=True)  # fmt: skip
+                   enabled=suite.options.engine.show_progress, leave=True)  # fmt: skip
     finished = 0
     try:
         running = list(pool)
@@ -313,8 +309,8 @@ def build_suite(options, plugins: list[tuple[str, str, str]] = ()) -> Suite:
     for name, source, origin in plugins:
         if f"distill_benchmark_plugin_{name}" not in sys.modules:  # a reused worker has it already
             load_plugin_source(name, source, origin)
-    profile = load_profile(options.profile)
-    return SUITES.get(options.suite)(options, profile, Engine(options, profile))
+    profile = load_profile(options.selection.profile)
+    return SUITES.get(options.selection.suite)(options, profile, Engine(options.engine, profile))
 
 
 class RayExecutor:
@@ -331,19 +327,20 @@ class RayExecutor:
 
             raise UserInputError(RAY_MISSING) from error
         options = suite.options
-        cpus = int(options.cpus_per_cell)
-        gpus = float(options.gpus_per_cell)
-        started = _start_ray(ray, options.ray_address, cpus, gpus)
+        execution = options.execution
+        cpus = int(execution.cpus_per_cell)
+        gpus = float(execution.gpus_per_cell)
+        started = _start_ray(ray, execution.ray_address, cpus, gpus)
         try:
             task = ray.remote(run_cell_in_worker).options(num_cpus=cpus, num_gpus=gpus)
             existing = ray.put(suite_records(suite))
-            worker_options = dataclasses.replace(options, show_progress=False)
-            plugins = ray.put(plugin_sources(options.plugins or []))
+            worker_options = options.replace(show_progress=False)
+            plugins = ray.put(plugin_sources(execution.plugins or []))
             pending = {task.remote(worker_options, cell, existing, cpus, plugins): cell for cell in cells}
             bar = progress(
                 total=len(pending),
                 desc=f"{suite.name} cells (ray)",
-                enabled=options.show_progress,
+                enabled=options.engine.show_progress,
                 leave=True,
             )
             while pending:
@@ -415,7 +412,7 @@ def run_cell_in_worker(
             path.write_bytes(data)
         error = tb = None
         try:
-            build_suite(dataclasses.replace(options, output_dir=root, executor="local"), plugins).run_cell(
+            build_suite(options.replace(output_dir=root, executor="local"), plugins).run_cell(
                 cell
             )
         except Exception as exc:  # recorded by the driver as a failed cell; the other cells go on

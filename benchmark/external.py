@@ -352,27 +352,10 @@ def _declared(images: torch.Tensor, values: str) -> torch.Tensor:
 # ---- records ------------------------------------------------------------------------------------
 
 
-def record_configs(outside: OutsideSet, suite, data: ClassData, ipc: int, network: str, recipe, repeats: int):
-    """One record config per repeat, shaped like a suite's (``suite.configs``) so tables place the set's
-    row beside the suite's own; the set's digest and value space are part of the identity."""
-    from benchmark.seeding import derive_seed
-
-    return [
-        {
-            "dataset": data.name, "preprocessing": data.preprocessing, "suite": suite.name,
-            "profile": suite.profile.name, "spec": outside.spec, "strategy": EXTERNAL, "ipc": ipc,
-            "network": network, "eval_recipe": recipe.describe(), "step": None, "steps": None,
-            "class_order": None, "distill_seed": 0, "repeat": repeat,
-            "eval_seed": derive_seed(outside.sha256, repeat), "values": outside.values,
-            "set_sha256": outside.sha256,
-        }
-        for repeat in range(repeats)
-    ]  # fmt: skip
-
-
-def check_one_set_per_name(records, config: dict[str, Any]) -> None:
+def check_one_set_per_name(records, config) -> None:
     """A name stands for one set: records of the same name (dataset, suite, profile) scored from other
-    contents are not mixed into its row; one line asks for another name."""
+    contents are not mixed into its row; one line asks for another name. ``config``: a RecordConfig."""
+    config = config.to_dict()
     same = ("dataset", "suite", "profile", "spec")
     others = {
         r.config.get("set_sha256")

@@ -1,9 +1,10 @@
-"""RunOptions: what a user asks of a run (CLI flags); unset values come from the suite's settings."""
+"""What a user asks of a run, in three parts: the cells (:class:`Selection`; unset values come from the
+suite's settings), the engine (:class:`EngineOptions`) and the executor (:class:`ExecutionOptions`)."""
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 SEED_MAX = 2**32 - 1
@@ -51,8 +52,11 @@ def parse_workers(value: str) -> int:
     return count
 
 
-@dataclass
-class RunOptions:
+@dataclass(frozen=True)
+class Selection:
+    """Which cells a run holds: the suite and profile, and the settings that override the suite's (None:
+    the suite's own for the profile)."""
+
     suite: str = "standard"
     profile: str = "quick"
     datasets: list[str] | None = None
@@ -64,24 +68,73 @@ class RunOptions:
     class_orders: list[int] | None = None
     steps: int | None = None
     eval_recipe: str = "suite"  # or "original": each method's published recipe (decision 5)
+
+
+@dataclass(frozen=True)
+class EngineOptions:
+    """How the engine works: where results go, the device, where data comes from, how buffers are fitted
+    and networks trained (``precision`` and ``eval_lr`` are recorded in each recipe), what is redone.
+    ``run``, ``distill`` and ``evaluate`` build it alike (``benchmark.commands.engine_options``)."""
+
     output_dir: Path = Path("results")
     device: str = "auto"
     compile: str = "auto"  # torch.compile for evaluation training: auto | on | off
     precision: str = "fp32"  # evaluation training: fp32, or bf16 autocast (recorded in each recipe)
+    distill_precision: str = "fp32"  # distillation: fp32, or bf16 autocast (benchmark/distill/precision.py)
     eval_lr: float | None = None  # every buffer trains at this lr, its learned lr ignored (recorded)
     data_root: Path | None = None
     download: bool = False
     force: bool = False
     retry_failed: bool = False
     show_progress: bool = True
+    command: str | None = None  # the command line, recorded in every record it writes
+
+    def __post_init__(self) -> None:
+        if self.eval_lr is not None:  # before any work
+            check_eval_lr(self.eval_lr)
+
+
+@dataclass(frozen=True)
+class ExecutionOptions:
+    """Where a run's cells run: the executor and what it is given (local worker processes, Ray)."""
+
     executor: str = "local"
     workers: int = 1  # local executor: cell processes (0: one per core; 1: in this process, in order)
     ray_address: str | None = None  # --address: a Ray cluster; None starts a local one
     cpus_per_cell: int = 1  # Ray resource request per cell, also its torch thread count
     gpus_per_cell: float = 0.0
     plugins: list[str] | None = None  # --plugin files; the ray executor ships their source to workers
-    command: str | None = None  # the command line, recorded in every record it writes
 
-    def __post_init__(self) -> None:
-        if self.eval_lr is not None:  # before any work
-            check_eval_lr(self.eval_lr)
+
+PARTS = {"selection": Selection, "engine": EngineOptions, "execution": ExecutionOptions}
+
+
+@dataclass(frozen=True, init=False)
+class RunOptions:
+    """What ``run`` is asked: which cells (:class:`Selection`), how the engine works
+    (:class:`EngineOptions`) and where cells run (:class:`ExecutionOptions`). Built from the parts, or
+    from flat keywords (the CLI's flags, e.g. ``RunOptions(profile="smoke", device="cpu")``), each
+    given to the part that owns it."""
+
+    selection: Selection
+    engine: EngineOptions
+    execution: ExecutionOptions
+
+    def __init__(
+        self,
+        selection: Selection | None = None,
+        engine: EngineOptions | None = None,
+        execution: ExecutionOptions | None = None,
+        **flags,
+    ) -> None:
+        given = {"selection": selection, "engine": engine, "execution": execution}
+        for name, part in PARTS.items():
+            own = {k: flags.pop(k) for k in list(flags) if k in part.__dataclass_fields__}
+            value = given[name] or part()
+            object.__setattr__(self, name, replace(value, **own) if own else value)
+        if flags:
+            raise TypeError(f"RunOptions got unknown options: {', '.join(sorted(flags))}")
+
+    def replace(self, **flags) -> RunOptions:
+        """A copy with ``flags`` changed, each in the part that owns it."""
+        return RunOptions(self.selection, self.engine, self.execution, **flags)

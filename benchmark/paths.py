@@ -5,11 +5,13 @@ name, and every path written stays inside its output folder.
 ``safe_name`` slugs any text into one short path component (display files: figures, exported class
 folders, table CSVs); ``checked_name`` refuses a name that is not already safe (where the name is an
 identity a reader must find again: a record's suite folder); ``inside`` refuses a path that leaves
-its root (``..``, an absolute name, a symbolic link pointing out).
+its root (``..``, an absolute name, a symbolic link pointing out). ``path_argument`` is the type of
+every path option of the command line.
 """
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import re
 from pathlib import Path
@@ -19,6 +21,13 @@ from benchmark.errors import UserInputError
 MAX_NAME = 80  # characters of one path component we make (file systems allow 255 bytes)
 _SAFE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.+=-]*$")
 _UNSAFE_RUN = re.compile(r"[^A-Za-z0-9_.+=-]+")
+
+
+def path_argument(text: str) -> Path:
+    """A path option; an empty value is refused (``Path("")`` would silently mean the current folder)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("is empty; name a folder or file")
+    return Path(text)
 
 
 def is_safe_name(text: object) -> bool:

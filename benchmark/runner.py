@@ -9,6 +9,7 @@ from benchmark.engine import Engine
 from benchmark.options import RunOptions
 from benchmark.profiles import load_profile
 from benchmark.registries import EXECUTORS, SUITES
+from benchmark.strategy import former_keys
 
 LOG = logging.getLogger("benchmark")
 
@@ -17,16 +18,18 @@ def run(options: RunOptions) -> list:
     """Run (or resume) a suite; returns the tables of this profile's records of its datasets."""
     from benchmark.report.tables import build_tables
 
-    profile = load_profile(options.profile)
-    suite_cls = SUITES.get(options.suite)
-    executor = EXECUTORS.get(options.executor)()
-    engine = Engine(options, profile)
+    profile = load_profile(options.selection.profile)
+    suite_cls = SUITES.get(options.selection.suite)
+    executor = EXECUTORS.get(options.execution.executor)()
+    engine = Engine(options.engine, profile)
     suite = suite_cls(options, profile, engine)
     cells = suite.cells()
     older = [
-        r for r in engine.store.records(suite.name) if r.code.get("cache_version") != benchmark.CACHE_VERSION
+        r
+        for r in engine.store.records(suite.name)
+        if r.code.get("cache_version") != benchmark.CACHE_VERSION or former_keys(r.config["spec"])
     ]
-    if older:  # keys hold the cache version, so their cells are redone under new keys
+    if older:  # keys hold the cache version and the resolved spec, so their cells are redone under new keys
         LOG.warning(
             "note: %d records under %s were made by an earlier version; show and leaderboard read them, "
             "this run does not resume them", len(older), engine.store.root,

@@ -1,7 +1,9 @@
 """Strategy specs (decision 1): ``name[:key=value[:key=value…]]`` and their canonical form.
 
 Values parse as int, float, bool (``true``/``false``) or string. Each strategy declares the keys it
-accepts as :class:`Param`; unknown keys and bad values are errors naming the accepted keys.
+accepts as :class:`Param`; unknown keys and bad values are errors naming the accepted keys. A key
+renamed since specs were stored keeps its former name (``Param.formerly``): a spec giving the former
+name is read as the key, so stored buffers' specs still resolve (to the new name, hence a new key).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ class Param:
     type: type | None = None  # inferred from the default when None
     registry: str | None = None  # a registry of benchmark.registries whose names are the valid values
     check: Callable[[Any], None] | None = None  # raises UserInputError for a value the rest allows
+    formerly: str | None = None  # the key's name before a rename, still read from specs
 
     @property
     def value_type(self) -> type | None:
@@ -151,7 +154,9 @@ def parse_spec_list(text: str) -> list[Spec]:
 
 
 def validate_params(strategy: str, declared: dict[str, Param], given: dict[str, Any]) -> dict[str, Any]:
-    """Check keys and values of ``given`` against ``declared``; returns converted values."""
+    """Check keys and values of ``given`` against ``declared``; returns converted values, keys given by
+    a former name under their name."""
+    given = renamed(strategy, declared, given)
     unknown = sorted(set(given) - set(declared))
     if unknown:
         from benchmark.registry import did_you_mean
@@ -162,3 +167,18 @@ def validate_params(strategy: str, declared: dict[str, Param], given: dict[str, 
             f"{did_you_mean(unknown[0], sorted(declared))} accepted keys: {accepted}"
         )
     return {key: declared[key].validate(key, value, strategy) for key, value in given.items()}
+
+
+def former_names(declared: dict[str, Param]) -> dict[str, str]:
+    """Former name → key, for the declared keys renamed since specs were stored."""
+    return {param.formerly: key for key, param in declared.items() if param.formerly}
+
+
+def renamed(strategy: str, declared: dict[str, Param], given: dict[str, Any]) -> dict[str, Any]:
+    """``given`` with each key given by its former name under its name."""
+    former = former_names(declared)
+    both = [old for old in given if old in former and former[old] in given]
+    if both:
+        old = both[0]
+        raise UserInputError(f"strategy {strategy!r}: {old} is the former name of {former[old]}; give one")
+    return {former.get(key, key): value for key, value in given.items()}

@@ -20,7 +20,7 @@ from benchmark.budget import Budget
 from benchmark.buffer import Buffer
 from benchmark.data.classdata import ClassData
 from benchmark.errors import UserInputError
-from benchmark.spec import Param, Spec, canonical, validate_params
+from benchmark.spec import Param, Spec, canonical, former_names, parse_spec, validate_params
 
 
 @dataclass
@@ -116,6 +116,20 @@ def strategy_role(name: str) -> str:
         return strategy_class(name).role
     except UnknownNameError:
         return "method"
+
+
+def former_keys(spec: str) -> list[str]:
+    """The keys a stored spec gives by a former name (renamed since it was written: this code resolves
+    the spec to another one, so its buffer and records have other keys); [] for a strategy this process
+    does not know."""
+    from benchmark.errors import BenchmarkError
+
+    try:
+        parsed = parse_spec(spec)
+        former = former_names(strategy_class(parsed.name).declared_params(parsed.params))
+    except BenchmarkError:
+        return []
+    return [key for key in parsed.params if key in former]
 
 
 def registered_classes(dataset: str) -> int | None:

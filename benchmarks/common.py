@@ -1,6 +1,9 @@
-"""Helpers of the performance benchmarks: random data, the matmul peak, timed SGD steps."""
+"""Helpers of the performance benchmarks: random data, the matmul peak, timed steps, alternating rounds."""
 
 from __future__ import annotations
+
+import os
+import time
 
 import torch
 
@@ -61,3 +64,22 @@ def median_sgd_step_seconds(net, images, labels, steps: int, weight_decay: float
         optimizer.step()
         times.append(time.perf_counter() - start)
     return statistics.median(times[2:])
+
+
+def alternate_rounds(
+    paths: dict, rounds: int, repeats: int = 1
+) -> tuple[dict[str, list[float]], tuple, tuple]:
+    """Seconds per call of each path, ``rounds`` alternating rounds of ``repeats`` calls after one
+    warm-up call each; and the load average before and after."""
+    generator = torch.Generator().manual_seed(1)
+    for run in paths.values():
+        run(generator)
+    load_before = os.getloadavg()
+    times: dict[str, list[float]] = {name: [] for name in paths}
+    for _ in range(rounds):
+        for name, run in paths.items():
+            start = time.perf_counter()
+            for _ in range(repeats):
+                run(generator)
+            times[name].append((time.perf_counter() - start) / repeats)
+    return times, load_before, os.getloadavg()

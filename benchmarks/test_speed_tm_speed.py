@@ -12,12 +12,11 @@ from __future__ import annotations
 import math
 import os
 import statistics
-import time
 
 import pytest
 import torch
 
-from benchmarks.common import random_classdata
+from benchmarks.common import alternate_rounds, random_classdata
 
 SIZES = {"fashion_mnist_ipc1": (1, None), "continual_step_2_classes_ipc3": (3, [0, 1])}
 
@@ -65,18 +64,7 @@ def test_speed_tm_iteration_against_the_frozen_one(benchmark, size):
     paths = {"frozen": iteration(frozen.loss), "new": iteration(objective.loss)}
     rounds = int(os.environ.get("BENCH_ROUNDS", "3"))
     repeats = int(os.environ.get("BENCH_REPEATS", "3"))
-    generator = torch.Generator().manual_seed(1)
-    for run in paths.values():  # warm-up
-        run(generator)
-    load_before = os.getloadavg()
-    times: dict[str, list[float]] = {name: [] for name in paths}
-    for _ in range(rounds):
-        for name, run in paths.items():
-            start = time.perf_counter()
-            for _ in range(repeats):
-                run(generator)
-            times[name].append((time.perf_counter() - start) / repeats)
-    load_after = os.getloadavg()
+    times, load_before, load_after = alternate_rounds(paths, rounds, repeats)
     ratios = [f / n for f, n in zip(times["frozen"], times["new"], strict=True)]
     ratio = statistics.median(ratios)
     info = {

@@ -44,7 +44,8 @@ PARAMS: dict[str, Param] = {
                       choices=("export", "forward")),
     "scope": Param("global", "top-k over the whole J×K matrix or spread over patches", choices=SCOPES),
     "init_steps": Param(300, "Adam steps of the init=real reconstruction fit", minimum=0),
-    "init_lr": Param(0.005, "Adam lr of the init=real reconstruction fit", minimum=0.0),
+    "init_fit_lr": Param(0.005, "Adam lr of the init=real reconstruction fit", minimum=0.0,
+                         formerly="init_lr"),
     "lr_saet": Param(10.0, "learning rate of the SAETs", minimum=0.0),
     "lr_scm": Param(100.0, "learning rate of the SCMs", minimum=0.0),
     "lr_freenet": Param(0.01, "learning rate of FReeNet", minimum=0.0),
@@ -80,7 +81,7 @@ class SpeedParameterization(Parameterization):
         self.init_losses: list[float] = []
         if cfg["init"] == "real":
             self.fit_to_real(
-                data, cfg["init_steps"], cfg["init_lr"], make_generator(seed + 2), context.device
+                data, cfg["init_steps"], cfg["init_fit_lr"], make_generator(seed + 2), context.device
             )
 
     @property

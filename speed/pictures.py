@@ -97,7 +97,7 @@ class PicturesCommand:
     interrupted = "interrupted; pictures already written are complete, the others were not written"
 
     def add_arguments(self, parser) -> None:
-        from benchmark.cli import path_argument
+        from benchmark.paths import path_argument
 
         parser.add_argument("buffer", type=Path, help="a SPEED buffer (.safetensors)")
         parser.add_argument("--output-dir", type=path_argument, required=True, help="folder for the two PNGs")

@@ -34,12 +34,12 @@ IPCS = [1, 10, 50]
 EXPERTS = """
 import sys
 from benchmark.engine import Engine
-from benchmark.options import RunOptions
+from benchmark.options import EngineOptions
 from benchmark.profiles import load_profile
 from benchmark.registries import OBJECTIVES
 from benchmark.strategy import FitContext
 from pathlib import Path
-engine = Engine(RunOptions(output_dir=Path(sys.argv[1]), show_progress=False), load_profile("quick"))
+engine = Engine(EngineOptions(output_dir=Path(sys.argv[1]), show_progress=False), load_profile("quick"))
 resolved = engine.buffers.resolve(sys.argv[2], "fashion_mnist", 1)
 data = engine.buffers.data("fashion_mnist", engine.profile.preprocessing("fashion_mnist"))
 context = FitContext(device=engine.device, cache_root=engine.store.cache_root, show_progress=False)

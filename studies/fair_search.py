@@ -173,6 +173,8 @@ class Search:
         path = folder / "buffer.safetensors"
         if path.is_file():
             buffer = Buffer.load(path)
+            if buffer.manifest.get("spec") != resolved.canonical:
+                raise SystemExit(f"{path} was distilled from another spec; delete it to distil again")
             return buffer, buffer.manifest["distill_wall_s"], buffer.manifest["distill_process_s"]
         context = FitContext(
             cache_root=self.cache, profile=self.profile, show_progress=False,
@@ -181,7 +183,8 @@ class Search:
         wall, process = time.perf_counter(), time.process_time()
         strategy = strategy_class(resolved.name)(resolved.config)
         buffer = strategy.fit(self.data, self.budget, trial.seed, context)
-        wall, process = time.perf_counter() - wall, time.process_time() - process
+        wall = time.perf_counter() - wall + context.resumed_wall_s  # a resumed fit counts its earlier part
+        process = time.process_time() - process
         buffer.manifest |= {
             "spec": resolved.canonical, "strategy": resolved.name, "dataset": self.dataset,
             "preprocessing": self.data.preprocessing, "ipc": IPC, "seed": trial.seed,

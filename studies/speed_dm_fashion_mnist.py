@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from benchmark.engine import Engine
-from benchmark.options import RunOptions
+from benchmark.options import EngineOptions
 from benchmark.profiles import load_profile
 from benchmark.seeding import derive_seed
 from benchmark.training.job import EvaluationJob
@@ -38,14 +38,14 @@ def main(output: Path) -> None:
     output.mkdir(parents=True, exist_ok=True)
     log = output / "speed_dm_fashion_mnist.jsonl"
     done = {json.loads(line)["spec"] for line in log.read_text().splitlines()} if log.exists() else set()
-    engine = Engine(RunOptions(output_dir=output, show_progress=False), load_profile("quick"))
+    engine = Engine(EngineOptions(output_dir=output, show_progress=False), load_profile("quick"))
     data = engine.buffers.data("fashion_mnist")
     recipe = EvalRecipe(epochs=300, lr=0.01, dsa="auto")  # the quick standard recipe
     for spec in TRIALS:
         if spec in done:
             continue
         resolved = engine.buffers.resolve(spec, "fashion_mnist", 1)
-        outcome = engine.buffers.obtain(data, resolved, 1, seed=0)
+        outcome = engine.buffers.obtain(engine.buffers.plan(data, resolved, 1, seed=0))
         if outcome.status != "ok":
             entry = {"spec": spec, "status": outcome.status, "error": outcome.error}
         else:

@@ -18,7 +18,7 @@ import ctypes, tempfile
 from pathlib import Path
 import torch
 from benchmark.engine import Engine
-from benchmark.options import RunOptions
+from benchmark.options import EngineOptions
 from benchmark.profiles import load_profile
 
 class MallInfo2(ctypes.Structure):
@@ -38,7 +38,7 @@ def mapped_while_alive():
     return grown
 
 print(mapped_while_alive() >= SIZE)
-Engine(RunOptions(output_dir=Path(tempfile.mkdtemp()), device="cpu"), load_profile("quick"))
+Engine(EngineOptions(output_dir=Path(tempfile.mkdtemp()), device="cpu"), load_profile("quick"))
 print(mapped_while_alive() == 0, libc.mallinfo2().fordblks >= SIZE)
 """
 

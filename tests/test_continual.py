@@ -150,7 +150,7 @@ def test_each_step_sees_only_its_classes_memory_grows_and_tests_on_seen_classes(
 def continual_suite(tmp_path, profile: str, **options):
     opts = RunOptions(suite="continual", profile=profile, output_dir=tmp_path, show_progress=False, **options)
     loaded = load_profile(profile)
-    return SUITES.get("continual")(opts, loaded, Engine(opts, loaded))
+    return SUITES.get("continual")(opts, loaded, Engine(opts.engine, loaded))
 
 
 def test_the_main_job_runs_speed_as_published_beside_pixel_tm(tmp_path):
@@ -177,7 +177,7 @@ def test_the_suites_schedules_sit_between_the_spec_and_the_presets(tmp_path):
     assert step("speed")["dim"] == 12  # still planned for the step's 2 classes
     # other suites and profiles keep the strategies' presets
     opts = RunOptions(suite="standard", profile="quick", output_dir=tmp_path, show_progress=False)
-    standard = SUITES.get("standard")(opts, load_profile("quick"), Engine(opts, load_profile("quick")))
+    standard = SUITES.get("standard")(opts, load_profile("quick"), Engine(opts.engine, load_profile("quick")))
     assert standard.resolve(Cell("fashion_mnist", "tm", 3, 0), 2).config["iterations"] == 150
     smoke = continual_suite(tmp_path, "smoke")
     assert smoke.resolve(Cell("digits", "speed", 2, 0), 2).config["iterations"] == 3

@@ -12,7 +12,7 @@ from baselines.coresets.kcenter import kcenter_select
 from baselines.coresets.strategies import ForgettingStrategy, HerdingStrategy, KCenterStrategy
 from benchmark.budget import Budget
 from benchmark.buffer import Buffer
-from benchmark.data.classdata import load_dataset
+from benchmark.data.load import load_dataset
 from benchmark.errors import UserInputError
 from benchmark.seeding import generator as make_generator
 from benchmark.spec import parse_spec

@@ -158,7 +158,7 @@ def tiny_profile(corruptions=ALL, severities=(1, 3)) -> Profile:
 
 def run_suite(tmp_path, profile):
     options = RunOptions(suite="corruption", output_dir=tmp_path / "out", device="cpu", show_progress=False)
-    engine = Engine(options, profile)
+    engine = Engine(options.engine, profile)
     suite = CorruptionSuite(options, profile, engine)
     for cell in suite.cells():
         suite.run_cell(cell)

@@ -43,7 +43,7 @@ def make_suite(tmp_path, profile, **options):
     run_options = RunOptions(
         suite="cross-arch", output_dir=tmp_path / "out", device="cpu", show_progress=False, **options
     )
-    engine = Engine(run_options, profile)
+    engine = Engine(run_options.engine, profile)
     return CrossArchSuite(run_options, profile, engine), engine
 
 

@@ -16,7 +16,7 @@ from benchmark.profiles import Profile, load_profile
 from benchmark.registries import SUITES
 from benchmark.spec import parse_spec
 from benchmark.strategy import resolve
-from benchmark.suites.base import Cell
+from benchmark.suites.base import Cell, Unit
 
 EXPECTED = {
     "cifar10": "ConvNet",
@@ -59,10 +59,13 @@ def test_a_given_network_overrides_the_paper_choice():
 def configs(suite_name: str, profile_name: str, dataset: str) -> list[dict]:
     suite = SUITES.get(suite_name)(RunOptions(profile=profile_name), load_profile(profile_name), None)
     resolved = resolve(parse_spec("random"), profile_name, dataset, 1)
-    unit = SimpleNamespace(data=SimpleNamespace(preprocessing="meanstd"), fields={})
-    found = suite.configs(Cell(dataset, "random", 1, 0), resolved, unit, ["key"])
+    unit = Unit(SimpleNamespace(preprocessing="meanstd"), [], test=None)
+    fit = SimpleNamespace(resolved=resolved, key="key")
+    planned = suite.unit_plan(Cell(dataset, "random", 1, 0), unit, [fit])
+    found = [config.to_dict() for config in planned.configs]
     for config in found:  # the recipe a run trains with is the one recorded (ConvNet's for the stand-in)
         assert suite.recipe(config["network"], resolved, dataset, 1).describe() == config["eval_recipe"]
+        assert planned.recipes[config["network"]].describe() == config["eval_recipe"]
     return found
 
 
@@ -112,7 +115,7 @@ def test_run_trains_the_stand_in_with_convnets_recipe(tmp_path, monkeypatch):
     }  # fmt: skip
     profile = Profile("test", "tiny", {"standard": settings})
     options = RunOptions(output_dir=tmp_path / "out", device="cpu", show_progress=False)
-    suite = SUITES.get("standard")(options, profile, Engine(options, profile))
+    suite = SUITES.get("standard")(options, profile, Engine(options.engine, profile))
     for cell in suite.cells():
         suite.run_cell(cell)
     (record,) = suite.engine.store.records("standard")

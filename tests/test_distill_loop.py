@@ -52,7 +52,7 @@ def test_dm_gradient_reaches_every_speed_parameter(digits):
     budget = Budget(10, 2, data.image_shape)
     config = dict(
         dim=8, tokens=8, heads=1, k=4, depth=1, patch=2, lam=0.0, init="noise", sparsify="forward",
-        scope="global", init_steps=0, init_lr=1e-3, lr_saet=1e-3, lr_scm=1e-3, lr_freenet=1e-3,
+        scope="global", init_steps=0, init_fit_lr=1e-3, lr_saet=1e-3, lr_scm=1e-3, lr_freenet=1e-3,
         momentum=0.0, optimizer="adam", images_per_class=0,
     )  # fmt: skip
     synthetic = SpeedParameterization(data, budget, config, 0, FitContext())

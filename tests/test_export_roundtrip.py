@@ -14,7 +14,7 @@ from benchmark.buffer import Buffer
 from benchmark.cli import main
 from benchmark.engine import Engine
 from benchmark.export import export_buffer
-from benchmark.options import RunOptions
+from benchmark.options import EngineOptions, RunOptions
 from benchmark.pixels import pixel_buffer
 from benchmark.profiles import load_profile
 
@@ -24,20 +24,20 @@ SMOKE = ["--profile", "smoke", "--no-progress", "--device", "cpu"]
 @pytest.fixture(scope="module")
 def engine(tmp_path_factory):
     root = tmp_path_factory.mktemp("roundtrip") / "results"
-    return Engine(RunOptions(profile="smoke", output_dir=root, device="cpu", show_progress=False),
-                  load_profile("smoke"))  # fmt: skip
+    return Engine(EngineOptions(output_dir=root, device="cpu", show_progress=False), load_profile("smoke"))
 
 
 def made_buffer(engine, preprocessing: str, scale: float) -> Buffer:
     """Real digits (5 per class) scaled so that their pixels leave [0, 1], with a learned lr, stamped
     as the engine stamps every buffer."""
     from benchmark.engine.buffers import stamp
+    from benchmark.engine.plan import fit_plan
 
     data = engine.buffers.data("digits", preprocessing)
     images = torch.cat([data.train.of_class(c)[:5] for c in data.classes]) * scale
     buffer = pixel_buffer(images, data.classes)
     buffer.tensors["lr"] = torch.tensor([0.0123])
-    stamp(buffer, data, engine.buffers.resolve("random", "digits", 5), 5, 0)
+    stamp(buffer, fit_plan(data, engine.buffers.resolve("random", "digits", 5), 5, 0))
     path = engine.store.buffer_path("random", f"made-{preprocessing}")
     return Buffer.load(buffer.save(path))
 
@@ -101,7 +101,7 @@ def test_a_network_trained_on_a_reimported_export_is_the_same_network(engine, tm
     pt = torch.load(tmp_path / "pt" / "buffer.pt", weights_only=True)
     reimported = Buffer("pixels", {"images": pt["images"], "lr": pt["lr"].reshape(1)}, dict(buffer.manifest))
     data = engine.buffers.data("digits", "meanstd")
-    suite = SUITES.get("standard")(engine.options, engine.profile, engine)
+    suite = SUITES.get("standard")(RunOptions(engine=engine.options), engine.profile, engine)
     recipe = suite.recipe("MLP", None, "digits", 5)
     trained = []
     for source in (buffer, reimported):

@@ -429,12 +429,12 @@ def test_a_bad_recipe_and_flags_that_do_not_apply_are_refused_before_any_work(tm
 
     options = RunOptions(profile="smoke", output_dir=tmp_path / "out", device="cpu", show_progress=False)
     profile = Profile("smoke", "", {"standard": {"recipes": {"default": {"epochs": -1}}}})
-    suite = StandardSuite(options, profile, Engine(options, profile))
+    suite = StandardSuite(options, profile, Engine(options.engine, profile))
     with pytest.raises(UserInputError, match="epochs = -1"):
         suite.cells()
     for flag in ({"steps": 3}, {"class_orders": [5]}):
         with pytest.raises(UserInputError, match="does not apply to the standard suite"):
-            run(replace(options, **flag))
+            run(options.replace(**flag))
     assert not (tmp_path / "out").exists()
 
 

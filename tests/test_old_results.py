@@ -59,3 +59,24 @@ def test_run_says_it_does_not_resume_old_records(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     notes = [line for line in err if "earlier version" in line]
     assert len(notes) == 1 and "4 records" in notes[0] and "does not resume them" in notes[0]
+
+
+def test_run_says_it_does_not_resume_records_of_a_renamed_key(tmp_path, capsys):
+    """SPEED's ``init_lr`` is ``init_fit_lr`` since round 3: a record whose resolved spec names it
+    still reads, and ``run`` says in one line that it does not resume it."""
+    from benchmark.results.record import Record
+
+    spec = "speed:init_lr=0.005:iterations=3:objective=dm"
+    config = {
+        "dataset": "digits", "suite": "standard", "profile": "smoke", "spec": spec, "strategy": "speed",
+        "ipc": 1, "network": "ConvNet", "distill_seed": 0, "repeat": 0, "eval_seed": 0,
+    }  # fmt: skip
+    store = ResultStore(tmp_path)
+    store.put(Record(config, "ok", metrics={"accuracy": 0.5}))
+    (record,) = ResultStore(tmp_path).records()
+    assert record.config["spec"] == spec and record.metrics == {"accuracy": 0.5}
+    args = ["run", "--profile", "smoke", "--strategies", "random", "--ipc", "1", "--repeats", "1",
+            "--no-progress", "--output-dir", str(tmp_path)]  # fmt: skip
+    assert main(args) == 0
+    notes = [line for line in capsys.readouterr().err.splitlines() if "earlier version" in line]
+    assert len(notes) == 1 and "1 records" in notes[0] and "does not resume them" in notes[0]

@@ -182,14 +182,14 @@ def smoke_suite(tmp_path):
 
     options = RunOptions(profile="smoke", output_dir=tmp_path, device="cpu", show_progress=False)
     profile = load_profile("smoke")
-    return SUITES.get("standard")(options, profile, Engine(options, profile))
+    return SUITES.get("standard")(options, profile, Engine(options.engine, profile))
 
 
 def test_original_recipes_use_the_published_loop(smoke_suite):
     from benchmark.suites.base import Cell
 
     suite = smoke_suite
-    suite.options.eval_recipe = "original"
+    suite.options = suite.options.replace(eval_recipe="original")
     for spec in ("speed", "haba"):
         recipe = suite.recipe("ConvNet", suite.resolve(Cell("digits", spec, 10, 0)), "digits", 10)
         assert (recipe.name, recipe.schedule, recipe.standardize, recipe.test_batch_size, recipe.epochs) == (
@@ -207,7 +207,7 @@ def test_original_recipes_use_the_published_loop(smoke_suite):
             False,
             epochs,
         )
-    suite.options.eval_recipe = "suite"
+    suite.options = suite.options.replace(eval_recipe="suite")
     recipe = suite.recipe("ConvNet", suite.resolve(Cell("digits", "speed", 10, 0)), "digits", 10)
     assert (recipe.schedule, recipe.standardize, recipe.test_batch_size) == ("default", False, 1000)
 
@@ -225,7 +225,7 @@ def test_original_recipe_distils_speed_and_haba_on_standardised_experts(smoke_su
         False,
         False,
     )
-    suite.options.eval_recipe = "original"
+    suite.options = suite.options.replace(eval_recipe="original")
     assert (expert_standardize("speed"), expert_standardize("haba"), expert_standardize("tm")) == (
         True,
         True,

@@ -50,8 +50,8 @@ def payload_digests(root: Path) -> dict[str, str]:
 
 
 def suite_of(opts: RunOptions):
-    profile = load_profile(opts.profile)
-    return SUITES.get(opts.suite)(opts, profile, Engine(opts, profile))
+    profile = load_profile(opts.selection.profile)
+    return SUITES.get(opts.selection.suite)(opts, profile, Engine(opts.engine, profile))
 
 
 def test_two_workers_write_the_records_of_a_serial_run_with_one_thread(tmp_path, monkeypatch):

@@ -288,7 +288,7 @@ def zca_bench(tmp_path):
         profile="paper", output_dir=tmp_path / "out", data_root=tmp_path / "data", show_progress=False
     )
     profile = load_profile("paper")
-    engine = Engine(options, profile)
+    engine = Engine(options.engine, profile)
     return SUITES.get("standard")(options, profile, engine)
 
 
@@ -298,7 +298,7 @@ def test_paper_cifar10_buffers_are_made_on_zca_data_and_record_it(zca_bench):
     assert suite.preprocessing("cifar10", resolved, 1) == "zca"
     data = suite.data("cifar10", resolved, 1)
     assert data.preprocessing == "zca"
-    outcome = suite.engine.buffers.obtain(data, resolved, 1, 0)
+    outcome = suite.engine.buffers.obtain(suite.engine.buffers.plan(data, resolved, 1, 0))
     manifest = outcome.buffer.manifest
     assert manifest["preprocessing"] == "zca" and manifest["whitening"] == data.whitening_key
     # a person sees the real pixels again (ZCA undone), one real training image per class
@@ -319,7 +319,8 @@ def test_evaluate_command_refuses_another_preprocessing(zca_bench, capsys):
 
     engine = zca_bench.engine
     data = engine.buffers.data("cifar10", "zca")
-    outcome = engine.buffers.obtain(data, engine.buffers.resolve("random", "cifar10", 1), 1, 0)
+    resolved = engine.buffers.resolve("random", "cifar10", 1)
+    outcome = engine.buffers.obtain(engine.buffers.plan(data, resolved, 1, 0))
     path = engine.store.buffer_path("random", outcome.key)
     code = main(
         ["evaluate", str(path), "--preprocessing", "meanstd", "--data-root", str(engine.options.data_root),
@@ -332,7 +333,7 @@ def test_evaluate_command_refuses_another_preprocessing(zca_bench, capsys):
 def test_original_recipes(zca_bench):
     suite = zca_bench
     resolve = suite.engine.buffers.resolve
-    suite.options.eval_recipe = "original"
+    suite.options = suite.options.replace(eval_recipe="original")
     speed = resolve("speed", "cifar10", 10)
     recipe = suite.recipe("ConvNet", speed, "cifar10", 10)
     assert recipe.standardize and recipe.name == "original"
@@ -345,7 +346,7 @@ def test_original_recipes(zca_bench):
     assert not suite.recipe("ConvNet", tm10, "cifar10", 10).standardize
     dm = resolve("dm", "cifar10", 10)
     assert suite.preprocessing("cifar10", dm, 10) == "meanstd"
-    suite.options.eval_recipe = "suite"
+    suite.options = suite.options.replace(eval_recipe="suite")
     assert not suite.recipe("ConvNet", speed, "cifar10", 10).standardize
     assert suite.preprocessing("cifar10", dm, 10) == "zca"
 

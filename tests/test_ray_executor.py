@@ -70,11 +70,11 @@ def test_ray_run_writes_the_same_records_as_a_local_run(tmp_path, cluster):
 
 def test_a_raising_cell_is_recorded_as_failed_and_the_others_finish_and_resume(tmp_path, cluster):
     opts = options(tmp_path, "ray", ipcs=[1, 2], repeats=1)
-    profile = load_profile(opts.profile)
-    suite = SUITES.get(opts.suite)(opts, profile, Engine(opts, profile))
+    profile = load_profile(opts.selection.profile)
+    suite = SUITES.get(opts.selection.suite)(opts, profile, Engine(opts.engine, profile))
     broken = Cell("no_such_dataset", "random", 1, 0)
     EXECUTORS.get("ray")().run(suite, [*suite.cells(), broken])
-    found = records(opts.output_dir)
+    found = records(opts.engine.output_dir)
     failed = [r for r in found.values() if r["status"] == "failed"]
     assert len(failed) == 1 and "no_such_dataset" in failed[0]["error"]
     cell_config = {"dataset": "no_such_dataset", "spec": "random", "ipc": 1, "seed": 0}
@@ -83,9 +83,9 @@ def test_a_raising_cell_is_recorded_as_failed_and_the_others_finish_and_resume(t
     assert sorted(r["config"]["ipc"] for r in ok.values()) == [1, 2]
 
     # Resume: finished cells are skipped (their files are not rewritten), the broken one fails again.
-    stamps = {p: p.stat().st_mtime_ns for p in opts.output_dir.rglob("*") if p.is_file()}
+    stamps = {p: p.stat().st_mtime_ns for p in opts.engine.output_dir.rglob("*") if p.is_file()}
     EXECUTORS.get("ray")().run(suite, [*suite.cells(), broken])
-    again = records(opts.output_dir)
+    again = records(opts.engine.output_dir)
     assert set(again) == set(found)
     for path, stamp in stamps.items():
         if path.stem in ok or path.suffix == ".safetensors":
@@ -99,7 +99,7 @@ def test_missing_ray_names_the_extra(monkeypatch, tmp_path):
 
     monkeypatch.setitem(sys.modules, "ray", None)
     opts = options(tmp_path, "ray")
-    profile = load_profile(opts.profile)
-    suite = SUITES.get(opts.suite)(opts, profile, Engine(opts, profile))
+    profile = load_profile(opts.selection.profile)
+    suite = SUITES.get(opts.selection.suite)(opts, profile, Engine(opts.engine, profile))
     with pytest.raises(UserInputError, match=r"pip install 'distill-benchmark\[ray\]'"):
         EXECUTORS.get("ray")().run(suite, suite.cells())

@@ -22,7 +22,7 @@ from safetensors.torch import save as save_safetensors
 from benchmark.buffer import Buffer
 from benchmark.cli import main
 from benchmark.errors import CorruptFileError, UserInputError
-from benchmark.options import RunOptions
+from benchmark.options import EngineOptions, RunOptions
 from benchmark.pixels import pixel_buffer
 from benchmark.registries import STRATEGIES
 from benchmark.runner import run
@@ -220,7 +220,7 @@ def test_a_damaged_checkpoint_fails_its_cell_and_force_starts_afresh(tmp_path):
 
     opts = RunOptions(profile="smoke", strategies=["dm:iterations=3"], ipcs=[1], repeats=1,
                       output_dir=tmp_path, show_progress=False, device="cpu")  # fmt: skip
-    engine = Engine(opts, load_profile("smoke"))
+    engine = Engine(opts.engine, load_profile("smoke"))
     resolved = engine.buffers.resolve("dm:iterations=3", "digits", 1)
     data = engine.buffers.data("digits")
     key = engine.buffers.key(data, resolved, 1, 0)
@@ -232,13 +232,14 @@ def test_a_damaged_checkpoint_fails_its_cell_and_force_starts_afresh(tmp_path):
     assert record["status"] == "failed"
     assert str(checkpoint) in record["error"] and "--force to start this buffer afresh" in record["error"]
     assert "weights_only" not in record["error"]
-    run(RunOptions(**{**opts.__dict__, "force": True}))
+    run(opts.replace(force=True))
     (record,) = records(tmp_path)
     assert record["status"] == "ok" and not checkpoint.exists()
 
 
 def test_a_resumed_buffer_records_its_whole_distillation_time(tmp_path, digits):
     from benchmark.engine.buffers import fit_buffer
+    from benchmark.engine.plan import fit_plan
     from benchmark.spec import parse_spec
     from benchmark.strategy import FitContext, resolve
 
@@ -247,12 +248,12 @@ def test_a_resumed_buffer_records_its_whole_distillation_time(tmp_path, digits):
     context = FitContext(cache_root=tmp_path, show_progress=False, checkpoint_path=checkpoint,
                          checkpoint_every_s=0.0)  # fmt: skip
     short = dict(resolved.config, iterations=2)
-    fit_buffer(type(resolved)(resolved.name, short), digits, 1, 0, context)  # leaves a checkpoint at 2
+    fit_buffer(fit_plan(digits, type(resolved)(resolved.name, short), 1, 0), context)  # a checkpoint at 2
     state = torch.load(checkpoint, weights_only=True)
     state["wall_s"] = torch.tensor(500.0)  # as if the first part had taken 500 s
     torch.save(state, checkpoint)
-    buffer = fit_buffer(resolved, digits, 1, 0, FitContext(cache_root=tmp_path, show_progress=False,
-                                                            checkpoint_path=checkpoint))  # fmt: skip
+    context = FitContext(cache_root=tmp_path, show_progress=False, checkpoint_path=checkpoint)
+    buffer = fit_buffer(fit_plan(digits, resolved, 1, 0), context)
     assert buffer.manifest["distill_wall_s"] >= 500.0
 
 
@@ -334,7 +335,7 @@ def test_other_data_gets_other_buffer_keys_and_the_source_is_recorded(tmp_path, 
     from benchmark.profiles import load_profile
 
     engine = Engine(
-        RunOptions(profile="smoke", output_dir=tmp_path, show_progress=False), load_profile("smoke")
+        EngineOptions(output_dir=tmp_path, show_progress=False), load_profile("smoke")
     )
     resolved = engine.buffers.resolve("random", "digits", 1)
     data = engine.buffers.data("digits")
@@ -342,7 +343,7 @@ def test_other_data_gets_other_buffer_keys_and_the_source_is_recorded(tmp_path, 
     changed = replace(data, train=replace(data.train, images=data.train.images + 0.5))
     changed.fingerprint = changed.content_fingerprint()
     assert engine.buffers.key(data, resolved, 1, 0) != engine.buffers.key(changed, resolved, 1, 0)
-    outcome = engine.buffers.obtain(data, resolved, 1, 0)
+    outcome = engine.buffers.obtain(engine.buffers.plan(data, resolved, 1, 0))
     assert outcome.buffer.manifest["data_source"] == data.source
     assert outcome.buffer.manifest["data_fingerprint"] == data.fingerprint
 
@@ -546,11 +547,10 @@ def test_a_buffer_from_other_files_of_the_dataset_is_refused(tmp_path, digits):
     from benchmark.profiles import load_profile
 
     engine = Engine(
-        RunOptions(profile="smoke", output_dir=tmp_path, show_progress=False), load_profile("smoke")
+        EngineOptions(output_dir=tmp_path, show_progress=False), load_profile("smoke")
     )
-    outcome = engine.buffers.obtain(
-        engine.buffers.data("digits"), engine.buffers.resolve("random", "digits", 1), 1, 0
-    )
+    resolved = engine.buffers.resolve("random", "digits", 1)
+    outcome = engine.buffers.obtain(engine.buffers.plan(engine.buffers.data("digits"), resolved, 1, 0))
     other = replace(digits, fingerprint="0" * 16)
     with pytest.raises(UserInputError, match="made from other digits files"):
         outcome.buffer.check_data(other)

@@ -48,3 +48,12 @@ def test_resolution_fills_defaults_and_presets(tmp_path):
     assert resolved.canonical.startswith("dm:batch_real=64:dsa=")
     with pytest.raises(UserInputError, match="Unknown strategy 'nope'"):
         resolve(Spec("nope"), "quick", "digits", 1)
+
+
+def test_a_key_given_by_its_former_name_is_read_under_its_name():
+    declared = {"init_fit_lr": Param(0.005, minimum=0.0, formerly="init_lr"), "k": Param(24)}
+    assert validate_params("speed", declared, {"init_lr": 0.01, "k": 3}) == {"init_fit_lr": 0.01, "k": 3}
+    with pytest.raises(UserInputError, match="init_lr is the former name of init_fit_lr; give one"):
+        validate_params("speed", declared, {"init_lr": 0.01, "init_fit_lr": 0.02})
+    with pytest.raises(UserInputError, match="init_fit_lr=-1.0 is too small"):
+        validate_params("speed", declared, {"init_lr": -1.0})

@@ -97,7 +97,7 @@ def test_gradient_reaches_e_a_and_freenet_and_regularizer():
 
 def test_init_real_reconstruction_improves_and_codes_are_sparse():
     data = fake_data()
-    p, _ = make({"init": "real", "init_steps": 60, "init_lr": 0.01}, data=data)
+    p, _ = make({"init": "real", "init_steps": 60, "init_fit_lr": 0.01}, data=data)
     assert len(p.init_losses) == 60
     assert p.init_losses[-1] < 0.5 * p.init_losses[0]
     assert torch.all((p.scm != 0).sum((-1, -2)) <= 4)  # the dropped codes were zeroed
@@ -120,7 +120,7 @@ class MSEToClassMeans(Objective):
 
 
 def test_distill_loop_on_digits_lowers_the_loss():
-    from benchmark.data.classdata import load_dataset
+    from benchmark.data.load import load_dataset
 
     data = load_dataset("digits")
     budget = Budget(ipc=1, num_classes=10, image_shape=data.image_shape)

@@ -76,3 +76,15 @@ def test_pictures_are_written(tmp_path):
     buffer.manifest |= {"mean": [0.5], "std": [0.5]}
     paths = save_speed_pictures(buffer, tmp_path / "pictures")
     assert all(path.is_file() and path.stat().st_size > 0 for path in paths)
+
+
+def test_a_stored_spec_with_the_former_init_lr_resolves_to_init_fit_lr():
+    from benchmark.spec import parse_spec
+    from benchmark.strategy import former_keys
+
+    new = resolve(Spec("speed", {"objective": "dm", "init_fit_lr": 0.01}), "quick", "digits", 1)
+    old = resolve(parse_spec("speed:objective=dm:init_lr=0.01"), "quick", "digits", 1)
+    assert old == new and old.config["init_fit_lr"] == 0.01 and "init_lr" not in old.config
+    assert resolve(Spec("speed"), "quick", "digits", 1).config["init_fit_lr"] == 0.005
+    assert former_keys(old.canonical.replace("init_fit_lr", "init_lr")) == ["init_lr"]
+    assert former_keys(old.canonical) == [] and former_keys("some_plugin:init_lr=1") == []

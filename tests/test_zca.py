@@ -10,8 +10,9 @@ import benchmark.data.zca as zca_module
 from benchmark.data import DatasetOptions, load_dataset
 from benchmark.data.build import build_classdata
 from benchmark.data.idx import write_idx
+from benchmark.data.load import apply_zca, preprocess
 from benchmark.data.normalize import denormalize
-from benchmark.data.zca import apply_zca, fit_zca, preprocess, unwhiten, whiten
+from benchmark.data.zca import fit_zca, unwhiten, whiten
 from benchmark.errors import BenchmarkWarning, UserInputError
 
 MEAN, STD = (0.5, 0.4, 0.3), (0.2, 0.25, 0.3)

@@ -1,7 +1,8 @@
 """DSA: the augmentation families and ranges of docs/protocol.md §0, differentiable w.r.t. the images.
 
-Each call draws one family uniformly from the strategy string ("color" = brightness, saturation
-and contrast in turn). A draw holds the family's random parameters either per sample (network
+A DSA is given its families as one setting, names joined by ``_`` (``color_crop_cutout_flip_scale_rotate``;
+the DC/DSA code calls it a "strategy"). Each call draws one family uniformly ("color" = brightness,
+saturation and contrast in turn). A draw holds the family's random parameters either per sample (network
 training) or once for the whole batch (Siamese matching: the same draw is applied to the real and
 the synthetic batch, whatever their sizes).
 
@@ -22,8 +23,8 @@ import torch.nn.functional as F
 from benchmark.errors import UserInputError
 
 FAMILIES = ("color", "crop", "cutout", "flip", "scale", "rotate")
-DEFAULT_STRATEGY = "color_crop_cutout_flip_scale_rotate"
-NO_FLIP_STRATEGY = "color_crop_cutout_scale_rotate"
+DEFAULT_FAMILIES = "color_crop_cutout_flip_scale_rotate"
+NO_FLIP_FAMILIES = "color_crop_cutout_scale_rotate"
 
 FLIP_PROBABILITY = 0.5
 SCALE_RATIO = 1.2
@@ -46,16 +47,17 @@ class AugmentationDraw:
 def check_setting(value: str) -> None:
     """A DSA spec key's value: ``auto`` (the dataset's families), ``none``, or families joined by '_'."""
     if value not in ("auto", "none"):
-        parse_strategy(value)
+        parse_families(value)
 
 
-def parse_strategy(strategy: str) -> tuple[str, ...]:
-    families = tuple(f for f in strategy.split("_") if f)
+def parse_families(setting: str) -> tuple[str, ...]:
+    """``color_crop`` → ("color", "crop"); an unknown or missing family is a one-line error."""
+    families = tuple(f for f in setting.split("_") if f)
     unknown = [f for f in families if f not in FAMILIES]
     if unknown or not families:
         raise UserInputError(
-            f"unknown DSA family {unknown or strategy!r}; use families from {', '.join(FAMILIES)} "
-            f"joined by '_', e.g. {DEFAULT_STRATEGY!r}"
+            f"unknown DSA family {unknown or setting!r}; use families from {', '.join(FAMILIES)} "
+            f"joined by '_', e.g. {DEFAULT_FAMILIES!r}"
         )
     return families
 
@@ -63,9 +65,8 @@ def parse_strategy(strategy: str) -> tuple[str, ...]:
 class DSA:
     """Draw and apply DSA augmentations."""
 
-    def __init__(self, strategy: str = DEFAULT_STRATEGY):
-        self.strategy = strategy
-        self.families = parse_strategy(strategy)
+    def __init__(self, families: str = DEFAULT_FAMILIES):
+        self.families = parse_families(families)
 
     # ---- drawing -------------------------------------------------------------------------
     def draw(

@@ -1,4 +1,4 @@
-"""ClassData: a dataset as normalised tensors with per-class access, and its loading entry point."""
+"""ClassData: a dataset as normalised tensors with per-class access (loading: :mod:`benchmark.data.load`)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from pathlib import Path
 import torch
 
 from benchmark.data.normalize import denormalize, normalize
+from benchmark.data.zca import unwhiten, whiten
 from benchmark.errors import UserInputError
 
 
@@ -104,16 +105,12 @@ class ClassData:
     def to_pixels(self, images: torch.Tensor) -> torch.Tensor:
         """Images as the networks see them → [0, 1] pixels (ZCA or mean/std undone), for people."""
         if self.whitening is not None:
-            from benchmark.data.zca import unwhiten
-
             return unwhiten(images, self.whitening)
         return denormalize(images, self.mean, self.std)
 
     def from_pixels(self, pixels: torch.Tensor) -> torch.Tensor:
         """[0, 1] pixels → images as the networks see them (this dataset's preprocessing)."""
         if self.whitening is not None:
-            from benchmark.data.zca import whiten
-
             return whiten(pixels, self.whitening)
         return normalize(pixels, self.mean, self.std)
 
@@ -172,14 +169,3 @@ class DatasetOptions:
     split_seed: int = 0
     preprocessing: str = "meanstd"  # or "zca" where the dataset supports it
     cache_dir: Path | None = None  # for ZCA and other fitted transforms
-
-
-def load_dataset(name: str, options: DatasetOptions | None = None) -> ClassData:
-    """Load a registered dataset by name, preprocessed as ``options.preprocessing`` asks."""
-    from benchmark.data.zca import preprocess
-    from benchmark.registries import DATASETS
-
-    options = options or DatasetOptions()
-    data = DATASETS.get(name)(options)  # every loader returns mean/std data
-    data.fingerprint = data.content_fingerprint()
-    return preprocess(data, options)  # ZCA on request

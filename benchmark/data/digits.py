@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from benchmark.augment.dsa import NO_FLIP_STRATEGY
+from benchmark.augment.dsa import NO_FLIP_FAMILIES
 from benchmark.data.build import build_classdata
 from benchmark.data.classdata import ClassData, DatasetOptions
 from benchmark.data.splits import class_balanced_holdout
@@ -31,5 +31,5 @@ def load_digits(options: DatasetOptions) -> ClassData:
         options,
         source="scikit-learn's bundled digits",
     )
-    data.augmentation = NO_FLIP_STRATEGY
+    data.augmentation = NO_FLIP_FAMILIES
     return data

@@ -1,28 +1,21 @@
 """ZCA whitening (kornia ``ZCAWhitening``, eps 0.1) as MTT/HaBa/SPEED apply it: on ToTensor images.
 
-Fitted on the train split only (decision 4), cached on disk keyed by the dataset, split,
-preprocessing and a fingerprint of the train images (decision 13), and kept on the ClassData so
-whitened images can be turned back into pictures.
+The transform on tensors: fitted, cached on disk, applied and undone. A dataset is whitened by
+:func:`benchmark.data.load.apply_zca` (fitted on its train split only, decision 4), which keeps the
+transform on the ClassData so whitened images can be turned back into pictures.
 """
 
 from __future__ import annotations
 
-import hashlib
 import warnings
-from dataclasses import replace
 from pathlib import Path
 
 import torch
 
 from benchmark.atomic import atomic_write_bytes
-from benchmark.cache import cache_path
-from benchmark.data.classdata import ClassData, DatasetOptions, Split
-from benchmark.data.normalize import denormalize
 from benchmark.errors import BenchmarkWarning, UserInputError
 
 EPS = 0.1
-PREPROCESSINGS = ("meanstd", "zca")
-DEFAULT_CACHE_ROOT = Path("results")
 # Above this many features per image the covariance matrix (features²) is too large to fit.
 MAX_FEATURES = 64 * 64 * 3
 _BUFFERS = ("mean_vector", "transform_matrix", "transform_inv")
@@ -37,13 +30,6 @@ def _new_zca():
 def fit_zca(images: torch.Tensor):
     """A kornia ZCAWhitening fitted on ``images`` (n, C, H, W) in [0, 1]."""
     return _new_zca().fit(images)
-
-
-def _fingerprint(split: Split) -> str:
-    digest = hashlib.sha256()
-    digest.update(split.images.detach().cpu().contiguous().numpy().tobytes())
-    digest.update(split.labels.detach().cpu().contiguous().numpy().tobytes())
-    return digest.hexdigest()[:32]
 
 
 def _load_cached(path: Path):
@@ -66,52 +52,14 @@ def _save(path: Path, zca) -> None:
     atomic_write_bytes(path, save(tensors, metadata={"eps": str(EPS)}))
 
 
-def apply_zca(data: ClassData, cache_dir: str | Path | None = None) -> ClassData:
-    """The same data ZCA-whitened: ToTensor images (no mean/std), whitening fitted on train only.
-
-    The fitted transform is read from / written to the cache under ``cache_dir`` (default
-    ``./results``); the returned ClassData has ``preprocessing="zca"``, mean 0 / std 1 and the
-    fitted kornia module in ``whitening`` (see :func:`unwhiten`).
-    """
-    if data.preprocessing == "zca":
-        return data
-    if data.preprocessing != "meanstd":
-        raise UserInputError(f"ZCA needs mean/std-normalised data, got preprocessing {data.preprocessing!r}")
-    features = data.channels * data.image_shape[1] * data.image_shape[2]
-    if features > MAX_FEATURES:
-        raise UserInputError(
-            f"ZCA on {data.name} ({features} features per image) needs a {features}² covariance matrix, "
-            f"too large; use preprocessing 'meanstd' (ZCA is for up to {MAX_FEATURES} features)"
-        )
-    raw = {
-        name: denormalize(getattr(data, name).images, data.mean, data.std)
-        for name in ("train", "val", "test")
-    }
-    key = {
-        "dataset": data.name,
-        "split": "train",
-        "preprocessing": "zca",
-        "eps": EPS,
-        "classes": list(data.classes),
-        "image_shape": list(data.image_shape),
-        "train": _fingerprint(Split(raw["train"], data.train.labels)),
-    }
-    path = cache_path(cache_dir if cache_dir is not None else DEFAULT_CACHE_ROOT, "zca", key, "safetensors")
+def cached_zca(path: Path, images: torch.Tensor):
+    """The transform cached at ``path``; where there is none (or a damaged one), fitted on ``images``
+    and written there."""
     zca = _load_cached(path) if path.is_file() else None
     if zca is None:
-        zca = fit_zca(raw["train"])
+        zca = fit_zca(images)
         _save(path, zca)
-    splits = {name: Split(whiten(images, zca), getattr(data, name).labels) for name, images in raw.items()}
-    channels = data.channels
-    return replace(
-        data,
-        **splits,
-        mean=(0.0,) * channels,
-        std=(1.0,) * channels,
-        preprocessing="zca",
-        whitening=zca,
-        whitening_key=path.stem,
-    )
+    return zca
 
 
 def load_whitening(cache_root: str | Path, key: str):
@@ -139,14 +87,3 @@ def unwhiten(images: torch.Tensor, zca) -> torch.Tensor:
     if len(images) == 0:
         return images.clone()
     return zca.to(images.device).inverse_transform(images).reshape(images.shape)
-
-
-def preprocess(data: ClassData, options: DatasetOptions) -> ClassData:
-    """Apply ``options.preprocessing`` to a loader's mean/std-normalised data."""
-    if options.preprocessing not in PREPROCESSINGS:
-        raise UserInputError(
-            f"unknown preprocessing {options.preprocessing!r}; choose one of {', '.join(PREPROCESSINGS)}"
-        )
-    if options.preprocessing == "zca":
-        return apply_zca(data, options.cache_dir)
-    return data

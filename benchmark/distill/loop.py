@@ -16,6 +16,7 @@ import torch
 from benchmark.atomic import atomic_write_bytes
 from benchmark.distill.objective import Objective
 from benchmark.distill.parameterization import Parameterization
+from benchmark.distill.precision import autocast
 from benchmark.errors import CorruptFileError, DistillationDivergedError, UserInputError, first_line
 from benchmark.progress import progress
 from benchmark.seeding import generator as make_generator
@@ -49,10 +50,13 @@ def distill(
     context: FitContext,
     desc: str = "distill",
     snapshot: Callable[[int], None] | None = None,
+    precision: str = "fp32",
 ) -> list[float]:
     """Run ``iterations`` steps of (matching loss + regulariser); returns the loss per iteration.
 
-    ``snapshot(n)`` is called after the n-th step for every n in ``context.snapshot_at``."""
+    ``snapshot(n)`` is called after the n-th step for every n in ``context.snapshot_at``. ``precision``
+    bf16 computes the loss under bfloat16 autocast (benchmark/distill/precision.py); the backward
+    pass, the optimizers and the parameters stay float32."""
     optimizers = make_optimizers(synthetic.optimizer_groups() + objective.optimizer_groups())
     rng = make_generator(seed)
     context.started = time.perf_counter()
@@ -63,7 +67,8 @@ def distill(
         range(start, iterations), total=iterations - start, desc=desc, enabled=context.show_progress
     )
     for iteration in bar:
-        loss = objective.loss(synthetic, rng) + synthetic.regularizer()
+        with autocast(precision, context.device):
+            loss = (objective.loss(synthetic, rng) + synthetic.regularizer()).float()
         value = float(loss.detach())
         if not torch.isfinite(loss.detach()):
             raise DistillationDivergedError(iteration, value)

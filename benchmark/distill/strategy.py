@@ -2,7 +2,9 @@
 
 The objective is fixed by the strategy (``dm`` = pixels × DM) or chosen with the spec key
 ``objective`` (``speed:objective=dm``), looked up by name in ``OBJECTIVES``. The accepted keys are
-the union of the loop's, the parameterization's and the objective's (decision 1).
+the union of the loop's, the parameterization's and the objective's (decision 1), and
+``distill_precision`` where a spec gives it (benchmark/distill/precision.py: declared only then, so
+fp32 specs resolve as before).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import torch
 from benchmark.budget import Budget
 from benchmark.buffer import LR_KEY, Buffer
 from benchmark.data.classdata import ClassData
+from benchmark.distill import precision
 from benchmark.distill.loop import distill
 from benchmark.registries import OBJECTIVES, PARAMETERIZATIONS
 from benchmark.spec import Param
@@ -39,6 +42,8 @@ class DistillationStrategy(Strategy):
         if clash:
             raise TypeError(f"{cls.__name__}: keys {sorted(clash)} declared by both parts")
         declared = dict(LOOP_PARAMS) | synthetic.params | objective.params
+        if precision.KEY in given:
+            declared[precision.KEY] = precision.PARAM
         if cls.objective is None:
             declared["objective"] = Param(
                 cls.default_objective, "matching objective", choices=tuple(OBJECTIVES.names())
@@ -65,7 +70,10 @@ class DistillationStrategy(Strategy):
             context.on_snapshot(iteration, buffer)
 
         hook = snapshot if context.on_snapshot is not None else None
-        distill(synthetic, objective, self.config["iterations"], seed, context, self.name, hook)
+        distill(
+            synthetic, objective, self.config["iterations"], seed, context, self.name, hook,
+            precision=precision.precision_of(self.config),
+        )  # fmt: skip
         return export(synthetic, objective)
 
 

@@ -11,13 +11,13 @@ from benchmark.allocator import keep_freed_memory
 from benchmark.device import resolve_device
 from benchmark.engine.buffers import BufferService
 from benchmark.engine.evaluation import EvaluationService
-from benchmark.options import RunOptions
+from benchmark.options import EngineOptions
 from benchmark.profiles import Profile
 from benchmark.results.store import ResultStore
 
 
 class Engine:
-    def __init__(self, options: RunOptions, profile: Profile):
+    def __init__(self, options: EngineOptions, profile: Profile):
         self.options = options
         self.profile = profile
         self.store = ResultStore(options.output_dir)

@@ -1,10 +1,12 @@
 """The buffer service: data, spec resolution, buffer keys, and obtaining buffers.
 
 A buffer is keyed by what determines it (data, resolved spec, ipc, classes, seed, code; decision 8)
-and reused by every suite. :func:`fit_buffer` is the one fit-and-stamp sequence (fit, manifest,
-storage, budget check) that suites, ``distill``, studies and the avalanche integration share;
-:meth:`BufferService.obtain` adds the store: a saved buffer is loaded, a missing one fitted and
-saved, and a strategy that fails or cannot fit yields an outcome the suite records (decision 10).
+and reused by every suite. A fit travels as one :class:`~benchmark.engine.plan.FitPlan` (data,
+resolved spec and its class, IPC, seed, budget, key). :func:`fit_buffer` is the one fit-and-stamp
+sequence (fit, manifest, storage, budget check) that suites, ``distill``, studies and the avalanche
+integration share; :meth:`BufferService.obtain` adds the store: a saved buffer is loaded, a missing
+one fitted and saved, and a strategy that fails or cannot fit yields an outcome the suite records
+(decision 10).
 """
 
 from __future__ import annotations
@@ -19,9 +21,13 @@ import torch
 from benchmark.budget import Budget
 from benchmark.buffer import Buffer
 from benchmark.cache import cache_key
-from benchmark.data.classdata import ClassData, DatasetOptions, load_dataset
+from benchmark.data.classdata import ClassData, DatasetOptions
+from benchmark.data.load import load_dataset
+from benchmark.distill.precision import with_precision
+from benchmark.distill.strategy import DistillationStrategy
+from benchmark.engine.plan import FitPlan, fit_plan
 from benchmark.errors import BudgetExceededError, CorruptFileError, DoesNotFitError, UserInputError
-from benchmark.options import RunOptions
+from benchmark.options import EngineOptions
 from benchmark.profiles import Profile
 from benchmark.results.record import code_identity
 from benchmark.results.store import ResultStore
@@ -54,16 +60,9 @@ class BufferOutcome:
         )  # fmt: skip
 
 
-def budget_for(resolved: ResolvedSpec, data: ClassData, ipc: int) -> Budget | None:
-    """ipc × the data's classes × C·H·W; None for an unbudgeted strategy (``whole``)."""
-    return (
-        Budget(ipc, len(data.classes), data.image_shape) if strategy_class(resolved.name).budgeted else None
-    )
-
-
-def stamp(buffer: Buffer, data: ClassData, resolved: ResolvedSpec, ipc: int, seed: int, **extra: Any) -> None:
+def stamp(buffer: Buffer, plan: FitPlan, **extra: Any) -> None:
     """Write into the manifest what the buffer was made of and with (and its measured storage)."""
-    budget = budget_for(resolved, data, ipc)
+    data, resolved = plan.data, plan.resolved
     buffer.manifest.update(
         spec=resolved.canonical,
         strategy=resolved.name,
@@ -74,40 +73,36 @@ def stamp(buffer: Buffer, data: ClassData, resolved: ResolvedSpec, ipc: int, see
         whitening=data.whitening_key,
         data_source=data.source,
         data_fingerprint=data.fingerprint,
-        ipc=ipc,
+        ipc=plan.ipc,
         classes=list(data.classes),
         class_names=[data.class_names[c] for c in data.classes],
         image_shape=list(data.image_shape),
-        seed=seed,
-        budget=budget.floats if budget else None,
+        seed=plan.seed,
+        budget=plan.budget.floats if plan.budget else None,
         **extra,
         **code_identity(),
     )
     buffer.manifest["storage"] = buffer.storage
 
 
-def fit_buffer(
-    resolved: ResolvedSpec, data: ClassData, ipc: int, seed: int, context: FitContext, **extra: Any
-) -> Buffer:
-    """Fit the strategy, stamp the manifest, check that the buffer is finite and decodes to a
+def fit_buffer(plan: FitPlan, context: FitContext, **extra: Any) -> Buffer:
+    """Fit the plan's strategy, stamp the manifest, check that the buffer is finite and decodes to a
     class-balanced set (NonFiniteBufferError, CorruptFileError) and within its budget
     (BudgetExceededError)."""
-    budget = budget_for(resolved, data, ipc)
     start = time.perf_counter()
-    buffer = strategy_class(resolved.name)(resolved.config).fit(data, budget, seed, context)
+    buffer = plan.fit(context)
     wall = time.perf_counter() - start + context.resumed_wall_s  # a resumed fit counts its earlier part
-    stamp(buffer, data, resolved, ipc, seed, distill_wall_s=wall, **extra)
+    stamp(buffer, plan, distill_wall_s=wall, **extra)
     buffer.check_finite()
-    buffer.check(budget)
+    buffer.check(plan.budget)
     return buffer
 
 
-def check_made_for(
-    buffer: Buffer, path, resolved: ResolvedSpec, ipc: int, seed: int, data: ClassData
-) -> None:
+def check_made_for(buffer: Buffer, path, plan: FitPlan) -> None:
     """A stored buffer must be the one its key names: spec, IPC, seed and classes (a file moved or
     copied under another key is refused, not evaluated as something it is not)."""
-    asked = {"spec": resolved.canonical, "ipc": ipc, "seed": seed, "classes": list(data.classes)}
+    asked = {"spec": plan.resolved.canonical, "ipc": plan.ipc, "seed": plan.seed}
+    asked["classes"] = list(plan.data.classes)
     made = dict(buffer.manifest)
     if "spec" not in made and "strategy_name" in made:  # buffers named by the older manifest fields
         made["spec"] = made["strategy"]
@@ -119,7 +114,7 @@ def check_made_for(
 
 
 class BufferService:
-    def __init__(self, store: ResultStore, options: RunOptions, profile: Profile, device: torch.device):
+    def __init__(self, store: ResultStore, options: EngineOptions, profile: Profile, device: torch.device):
         self.store = store
         self.options = options
         self.profile = profile
@@ -148,8 +143,16 @@ class BufferService:
 
     # ---- specs and keys --------------------------------------------------------------------
     def resolve(self, spec_text: str, dataset: str, ipc: int, classes: int | None = None) -> ResolvedSpec:
-        """The spec resolved for a fit of ``classes`` of ``dataset`` (None: all its classes)."""
-        return resolve(parse_spec(spec_text), self.profile.name, dataset, ipc, classes)
+        """The spec resolved for a fit of ``classes`` of ``dataset`` (None: all its classes), with the
+        run's distillation precision (benchmark/distill/precision.py)."""
+        spec = parse_spec(spec_text)
+        distills = issubclass(strategy_class(spec.name), DistillationStrategy)
+        spec = with_precision(spec, self.options.distill_precision, self.device, distills)
+        return resolve(spec, self.profile.name, dataset, ipc, classes)
+
+    def plan(self, data: ClassData, resolved: ResolvedSpec, ipc: int, seed: int) -> FitPlan:
+        """The fit of ``resolved`` to ``data`` with its key in this store."""
+        return fit_plan(data, resolved, ipc, seed, self.key(data, resolved, ipc, seed))
 
     def key(self, data: ClassData, resolved: ResolvedSpec, ipc: int, seed: int) -> str:
         """What determines a buffer (decision 8): data, resolved spec, ipc, classes, seed, code."""
@@ -166,11 +169,11 @@ class BufferService:
         )
 
     # ---- obtaining -------------------------------------------------------------------------
-    def obtain(self, data: ClassData, resolved: ResolvedSpec, ipc: int, seed: int) -> BufferOutcome:
-        """The buffer from the store, or fitted now and saved; never raises for a strategy's failure."""
-        key = self.key(data, resolved, ipc, seed)
-        budget = budget_for(resolved, data, ipc)
-        outcome = BufferOutcome(key, resolved, budget, "ok")
+    def obtain(self, plan: FitPlan) -> BufferOutcome:
+        """The plan's buffer from the store, or fitted now and saved; never raises for a strategy's
+        failure. ``plan`` comes from :meth:`plan` (it holds the key)."""
+        data, resolved, key = plan.data, plan.resolved, plan.key
+        outcome = BufferOutcome(key, resolved, plan.budget, "ok")
         path = self.store.buffer_path(resolved.name, key)
         if path.exists() and not path.is_file():
             outcome.status, outcome.error = (
@@ -182,7 +185,7 @@ class BufferService:
             try:
                 outcome.buffer = Buffer.load(path, expected_dataset=data.name)
                 outcome.buffer.check_data(data)
-                check_made_for(outcome.buffer, path, resolved, ipc, seed, data)
+                check_made_for(outcome.buffer, path, plan)
             except (CorruptFileError, UserInputError) as error:  # one bad file fails its cell, not the run
                 outcome.status = "failed"
                 outcome.error = f"{error}; or re-run with --force to distill it again"
@@ -200,10 +203,8 @@ class BufferService:
         if self.options.force:  # redo means from the start, not from a checkpoint
             context.checkpoint_path.unlink(missing_ok=True)
         try:
-            buffer = fit_buffer(
-                resolved, data, ipc, seed, context,
-                val_fraction=options.val_fraction, split_seed=options.split_seed,
-            )  # fmt: skip
+            split = {"val_fraction": options.val_fraction, "split_seed": options.split_seed}
+            buffer = fit_buffer(plan, context, **split)
         except DoesNotFitError as error:
             outcome.status, outcome.error, outcome.numbers = "does_not_fit", str(error), error.numbers
             return outcome

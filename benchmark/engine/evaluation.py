@@ -10,7 +10,9 @@ from typing import Any
 import torch
 import torch.nn as nn
 
-from benchmark.options import RunOptions
+from benchmark.engine.plan import Reading
+from benchmark.options import EngineOptions
+from benchmark.results.config import RecordConfig
 from benchmark.results.record import Record, record_key
 from benchmark.results.store import ResultStore
 from benchmark.training.evaluate import SOFT_LABEL_LOSS, train_and_test
@@ -33,7 +35,7 @@ def soft_label_info(training: TrainingSet) -> dict[str, Any] | None:
 
 
 class EvaluationService:
-    def __init__(self, store: ResultStore, options: RunOptions, device: torch.device):
+    def __init__(self, store: ResultStore, options: EngineOptions, device: torch.device):
         self.store = store
         self.options = options
         self.device = device
@@ -48,12 +50,15 @@ class EvaluationService:
         return TrainedNetwork(net, accuracy, time.perf_counter() - start)
 
     def write(
-        self, config: dict[str, Any], training: TrainingSet, metrics: dict[str, float], seconds: float
-    ) -> Record:
+        self, config: RecordConfig, reading: Reading, training: TrainingSet, metrics: dict[str, float],
+        seconds: float,
+    ) -> Record:  # fmt: skip
         """The ``ok`` record of one trained network, written to the store."""
         record = Record(
-            config,
+            config.to_dict(),
             "ok",
+            role=reading.role,
+            label_parts=reading.label_parts,
             metrics=metrics,
             storage=training.storage,
             budget=training.budget,
@@ -67,11 +72,13 @@ class EvaluationService:
         self.store.put(record)
         return record
 
-    def write_failure(self, config: dict[str, Any], outcome) -> Record:
+    def write_failure(self, config: RecordConfig, reading: Reading, outcome) -> Record:
         """The one record of a cell whose buffer failed or does not fit (a BufferOutcome)."""
         record = Record(
-            config,
+            config.to_dict(),
             outcome.status,
+            role=reading.role,
+            label_parts=reading.label_parts,
             storage=outcome.storage,
             budget=outcome.budget.floats if outcome.budget else None,
             error=outcome.error,
@@ -81,11 +88,15 @@ class EvaluationService:
         self.store.put(record)
         return record
 
-    def write_error(self, config: dict[str, Any], training: TrainingSet, error: Exception) -> Record:
+    def write_error(
+        self, config: RecordConfig, reading: Reading, training: TrainingSet, error: Exception
+    ) -> Record:
         """The ``failed`` record of a network whose training or testing raised (decision 10)."""
         record = Record(
-            config,
+            config.to_dict(),
             "failed",
+            role=reading.role,
+            label_parts=reading.label_parts,
             storage=training.storage,
             budget=training.budget,
             error=f"{type(error).__name__}: {error}",
@@ -96,12 +107,12 @@ class EvaluationService:
         self.store.put(record)
         return record
 
-    def pending(self, configs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def pending(self, configs: list[RecordConfig]) -> list[RecordConfig]:
         """Configs still to evaluate. A network whose first repeat failed or does not fit is settled
         by that one record (unless --retry-failed / --force)."""
         pending, settled = [], set()
         for config in configs:
-            record = self.store.get(config["suite"], record_key(config))
+            record = self.store.get(config.suite, record_key(config))
             if self.options.force or record is None:
                 pending.append(config)
             elif record.status == "ok":
@@ -109,5 +120,5 @@ class EvaluationService:
             elif record.status == "failed" and self.options.retry_failed:
                 pending.append(config)
             else:
-                settled.add(config["network"])
-        return [c for c in pending if c["network"] not in settled]
+                settled.add(config.network)
+        return [c for c in pending if c.network not in settled]

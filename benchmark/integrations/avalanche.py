@@ -40,6 +40,7 @@ from benchmark.augment.dsa import DSA
 from benchmark.buffer import Buffer
 from benchmark.data.classdata import ClassData, Split
 from benchmark.engine.buffers import fit_buffer
+from benchmark.engine.plan import fit_plan
 from benchmark.errors import UserInputError, first_line
 from benchmark.seeding import derive_seed
 from benchmark.seeding import generator as make_generator
@@ -168,7 +169,7 @@ class DistilledMemory:
         )
         resolved = resolve(self.spec, self.profile, self.dataset_name, ipc, len(data.classes))
         try:
-            buffer = fit_buffer(resolved, data, ipc, seed, context, experience=len(self.buffers))
+            buffer = fit_buffer(fit_plan(data, resolved, ipc, seed), context, experience=len(self.buffers))
         except RuntimeError as error:  # e.g. a network too deep for the experience's image size
             side = "×".join(map(str, data.image_shape[1:]))
             raise UserInputError(

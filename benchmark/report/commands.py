@@ -9,7 +9,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from benchmark.cli import path_argument
+from benchmark.paths import path_argument
 
 
 def build_leaderboard(output_dir: str | Path, figures: bool = True) -> dict[str, Any]:

@@ -20,16 +20,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from benchmark.results.config import FRAME_COLUMNS, fields_at
 from benchmark.results.record import Record
 from benchmark.spec import format_value, parse_spec
 
+# the config's frame columns, how the record reads (role, label, recipe kind) after its strategy
 LONG_COLUMNS = [
-    "key", "dataset", "preprocessing", "suite", "profile", "spec", "strategy", "role", "label", "recipe",
-    "ipc", "network", "step", "steps", "class_order", "distill_seed", "repeat", "eval_seed", "metric",
-    "value", "storage", "budget", "learned_lr", "status", "error", "setting",
+    "key",
+    *(c for column in FRAME_COLUMNS for c in ([column, "role", "label", "recipe"] if column == "strategy"
+                                              else [column])),
+    "metric", "value", "storage", "budget", "learned_lr", "status", "error", "setting", "label_parts",
 ]  # fmt: skip
-CONFIG_COLUMNS = ["dataset", "preprocessing", "suite", "profile", "spec", "strategy", "ipc", "network",
-                  "step", "steps", "class_order", "distill_seed", "repeat", "eval_seed"]  # fmt: skip
 ORIGINAL_RECIPE = " [original recipe]"
 
 
@@ -60,11 +61,17 @@ def _recipe_defaults() -> dict[str, Any]:
 
 
 def _setting(config: dict[str, Any], defaults: dict[str, Any]) -> dict[str, str]:
-    """What a record's number depends on beyond its strategy, IPC, network and seeds: the recipe
-    (absent keys of older records at their defaults), the preprocessing, the continual steps."""
-    recipe = defaults | dict(config.get("eval_recipe") or {})
-    recipe.pop("name", None)  # suite or original: the label already says it
-    values = recipe | {"preprocessing": config.get("preprocessing"), "steps": config.get("steps")}
+    """What a record's number depends on beyond its strategy, IPC, network and seeds: the config's
+    ``setting`` fields (:mod:`benchmark.results.config`), the recipe key by key (absent keys of older
+    records at their defaults)."""
+    values: dict[str, Any] = {}
+    for name in fields_at("setting"):
+        if name == "eval_recipe":
+            recipe = defaults | dict(config.get(name) or {})
+            recipe.pop("name", None)  # suite or original: the label already says it
+            values |= recipe
+        else:
+            values[name] = config.get(name)
     return {
         k: v if isinstance(v, str) else json.dumps(v, sort_keys=True, default=str) for k, v in values.items()
     }
@@ -80,9 +87,9 @@ def setting_suffixes(records: list[Record]) -> dict[str, str]:
     cells: dict[tuple, dict[tuple, list[dict[str, str]]]] = {}
     for r in records:
         c = r.config
-        table = (c.get("dataset"), c.get("suite"), c.get("profile"))
+        table = tuple(c.get(name) for name in fields_at("table"))
         kind = (c.get("eval_recipe") or {}).get("name") == "original"
-        cell = (c.get("spec"), kind, c.get("ipc"), c.get("network"))
+        cell = (kind, *(c.get(name) for name in fields_at("cell")))
         cells.setdefault(table, {}).setdefault(cell, []).append(settings[r.key])
     shown: dict[tuple, list[str]] = {}
     for table, groups in cells.items():
@@ -92,7 +99,7 @@ def setting_suffixes(records: list[Record]) -> dict[str, str]:
         shown[table] = sorted(varying)
     suffixes = {}
     for r in records:
-        keys = shown[(r.config.get("dataset"), r.config.get("suite"), r.config.get("profile"))]
+        keys = shown[tuple(r.config.get(name) for name in fields_at("table"))]
         parts = [f"{k}={settings[r.key].get(k)}" for k in keys]
         suffixes[r.key] = f" [{', '.join(parts)}]" if parts else ""
     return suffixes
@@ -106,10 +113,11 @@ def records_frame(records: list[Record]) -> pd.DataFrame:
     for record in records:
         config = record.config
         recipe = (config.get("eval_recipe") or {}).get("name") or "suite"
-        base = {column: config.get(column) for column in CONFIG_COLUMNS}
+        base = {column: config.get(column) for column in FRAME_COLUMNS}
         base |= {
             "key": record.key,
             "role": record.role,
+            "label_parts": None if record.label_parts is None else tuple(record.label_parts),
             "recipe": "original" if recipe == "original" else "suite",
             "storage": record.storage,
             "budget": record.budget,
@@ -138,7 +146,7 @@ def results_frame(records: list[Record]) -> pd.DataFrame:
     steps numbered 1…T as in tables (records store the 0-based index), and the provenance and cost
     of each number."""
     records = count_once(records)
-    frame = records_frame(records)
+    frame = records_frame(records).drop(columns="label_parts")
     if frame.empty:
         return frame.assign(value_pct=frame["value"]).rename(
             columns={"storage": "storage_floats", "budget": "budget_floats"}
@@ -168,29 +176,33 @@ def results_frame(records: list[Record]) -> pd.DataFrame:
 # ---- readable row labels -------------------------------------------------------------------------
 
 # Keys that choose a component: ``speed:objective=dm`` is another method than ``speed`` (which means
-# TM), so a label shows such a key whenever it is not the strategy's default.
-COMPONENT_KEYS = ("objective",)
+# TM), so a label shows such a key whenever it is not the strategy's default. A record names those
+# keys of its spec (``Record.label_parts``); for records written before, the built-in strategies'
+# component defaults stand in, and a strategy not among them shows every component key it has.
+COMPONENT_KEYS = ("objective", "distill_precision")  # a row always names these when not the default
+BUILT_IN_COMPONENTS = {"speed": {"objective": "tm"}, "haba": {"objective": "tm"}}
 OUTSIDE_SET = "external"  # the strategy of a set scored from elsewhere (benchmark/external.py)
 
 
-def _non_default_components(name: str, params: dict) -> set[str]:
-    from benchmark.errors import BenchmarkError
-    from benchmark.strategy import strategy_class
+def built_in_label_parts(spec: str) -> list[str]:
+    """The component keys a label of ``spec`` shows, for a record that does not name them."""
+    parsed = parse_spec(spec)
+    defaults = BUILT_IN_COMPONENTS.get(parsed.name)
+    return [
+        k for k in COMPONENT_KEYS
+        if k in parsed.params and (defaults is None or format_value(parsed.params[k]) != defaults.get(k))
+    ]  # fmt: skip
 
-    try:
-        declared = strategy_class(name).declared_params(params)
-    except BenchmarkError:  # a strategy not registered in this process (e.g. a plugin's record)
-        return {k for k in COMPONENT_KEYS if k in params}
-    return {k for k in COMPONENT_KEYS if k in params and k in declared and params[k] != declared[k].default}
 
-
-def strategy_labels(specs, cells=None) -> dict[str, str]:
+def strategy_labels(specs, cells=None, parts: dict[str, list[str]] | None = None) -> dict[str, str]:
     """Each resolved spec → its strategy name plus its component keys and the keys that tell it
     from same-named specs.
 
     ``cells`` (pairs of spec and IPC) limits "telling apart" to specs run at the same IPC: a planned
     strategy resolves to other keys at each IPC (SPEED's D, K, k), which must not split its row.
-    Without ``cells`` all specs count as one cell."""
+    Without ``cells`` all specs count as one cell. ``parts``: the component keys each spec's records
+    name (a spec without: :func:`built_in_label_parts`)."""
+    parts = parts or {}
     parsed = {spec: parse_spec(spec) for spec in specs}
     cells = [(spec, None) for spec in parsed] if cells is None else list(cells)
 
@@ -215,7 +227,8 @@ def strategy_labels(specs, cells=None) -> dict[str, str]:
             labels[spec] = f"{OUTSIDE_SET}:{spec.split('name=', 1)[1]}"
             continue
         params = value.params
-        shown = varying.get(family(spec), set()) | _non_default_components(value.name, params)
+        own = parts.get(spec)
+        shown = varying.get(family(spec), set()) | set(built_in_label_parts(spec) if own is None else own)
         order = [k for k in COMPONENT_KEYS if k in shown] + sorted(k for k in shown - set(COMPONENT_KEYS))
         extra = ":".join(f"{k}={format_value(params[k])}" for k in order if k in params)
         labels[spec] = f"{value.name}:{extra}" if extra else value.name
@@ -227,7 +240,13 @@ def frame_labels(frame: pd.DataFrame) -> dict[str, str]:
     specs = frame["spec"].dropna()
     ipcs = frame.loc[specs.index, "ipc"].astype(object)
     cells = set(zip(specs, ipcs.where(ipcs.notna(), None), strict=True))  # one cell for missing IPCs
-    return strategy_labels(specs.unique(), cells)
+    parts: dict[str, list[str]] = {}
+    if "label_parts" in frame:
+        named = frame.loc[specs.index, "label_parts"]
+        for spec, own in zip(specs, named, strict=True):
+            if isinstance(own, tuple | list):
+                parts.setdefault(spec, list(own))
+    return strategy_labels(specs.unique(), cells, parts)
 
 
 # ---- cells ---------------------------------------------------------------------------------------

@@ -3,8 +3,14 @@
 A :class:`Record` is what a suite writes and every reader (``show``, the leaderboard, ``contrast``,
 pandas) reads. Its ``config`` is the identity (hashed into ``key``); everything else is the result
 and its provenance. ``config["spec"]`` is the canonical resolved strategy spec and
-``config["strategy"]`` the strategy's name (see the glossary in docs/ARCHITECTURE.md). Records
-written before these names (``strategy`` = spec, ``strategy_name`` = name) are read as if new.
+``config["strategy"]`` the strategy's name (see the glossary in docs/ARCHITECTURE.md); its fields
+are :class:`benchmark.results.config.RecordConfig`'s. Records written before these names
+(``strategy`` = spec, ``strategy_name`` = name) are read as if new.
+
+A record stands alone: it carries what reading it needs (its strategy's ``role`` and ``label_parts``,
+the spec keys every label of it shows), so what it means does not depend on the plugins installed
+when it is read. Records written before they carried these are read with :data:`BUILT_IN_ROLES` and
+the built-in components (:mod:`benchmark.results.frame`).
 """
 
 from __future__ import annotations
@@ -19,13 +25,23 @@ from typing import Any
 
 import benchmark
 from benchmark.cache import cache_key
+from benchmark.results.config import CONFIG_TYPES, RecordConfig
 
 STATUSES = ("ok", "failed", "does_not_fit")
+# The roles of the built-in strategies not ``method``, for records written before records carried
+# their role (every other strategy reads as ``method``).
+BUILT_IN_ROLES = {"random": "reference", "whole": "upper_bound"}
 
 
-def record_key(config: dict[str, Any], code: dict[str, Any] | None = None) -> str:
+def built_in_role(strategy: str | None) -> str:
+    return BUILT_IN_ROLES.get(str(strategy), "method")
+
+
+def record_key(config: dict[str, Any] | RecordConfig, code: dict[str, Any] | None = None) -> str:
     """Hash of the resolved config (profile included; timing and metrics excluded), with the code
     version that wrote it (``code``: a stored record's own ``code``; None: this code's)."""
+    if isinstance(config, RecordConfig):
+        config = config.to_dict()
     code = code or {}
     return cache_key("record", config, code.get("version"), code.get("cache_version"))
 
@@ -61,7 +77,9 @@ def _now() -> str:
 @dataclass
 class Record:
     """One trained evaluation network (``ok``), or the one record of a cell that ``failed`` or
-    ``does_not_fit``. ``role`` is the strategy's (method | reference | upper_bound)."""
+    ``does_not_fit``. ``config``: its :class:`RecordConfig` (held in its dict form). ``role`` is the
+    strategy's (method | reference | upper_bound); ``label_parts`` the spec keys its label always shows
+    (components other than the strategy's default, e.g. ``objective`` of ``speed:objective=dm``)."""
 
     config: dict[str, Any]
     status: str
@@ -73,7 +91,8 @@ class Record:
     error: str | None = None
     numbers: dict[str, Any] = field(default_factory=dict)
     buffer: str | None = None
-    role: str | None = None  # None: the registered strategy's (older records hold none)
+    role: str | None = None  # None: a record written before records carried it (BUILT_IN_ROLES)
+    label_parts: list[str] | None = None  # None: written before records carried them
     code: dict[str, Any] = field(default_factory=code_identity)
     runtime: dict[str, Any] = field(default_factory=dict)  # threads, device, torch: what numbers depend on
     command: str | None = None  # the command line that produced it (reproduce a row with it)
@@ -83,14 +102,18 @@ class Record:
     key: str = ""
 
     def __post_init__(self) -> None:
+        if isinstance(self.config, RecordConfig):
+            self.config = self.config.to_dict()
         if self.status not in STATUSES:
             raise ValueError(f"record status {self.status!r} is not one of {', '.join(STATUSES)}")
         if not self.key:
             self.key = record_key(self.config)
         if self.role is None:
-            from benchmark.strategy import strategy_role
+            self.role = built_in_role(self.config.get("strategy"))
 
-            self.role = strategy_role(str(self.config.get("strategy")))
+    @property
+    def typed_config(self) -> RecordConfig:
+        return RecordConfig.from_dict(self.config)
 
     @property
     def suite(self) -> str:
@@ -118,7 +141,7 @@ class Record:
         required = ("dataset", "suite", "profile", "spec")
         if data["status"] == "ok":  # a trained network: everything that says what it was
             required += ("strategy", "network", "ipc", "repeat")
-        _check_types("config", config, CONFIG_TYPES, required=required)
+        _check_types("config", config, CONFIG_TYPES | CELL_TYPES, required=required)
         _check_names(config)
         if data["status"] not in STATUSES:
             raise ValueError(f"status {data['status']!r} is not one of {', '.join(STATUSES)}")
@@ -160,16 +183,12 @@ def _number(value: Any) -> bool:
 
 
 NUMBER, TEXT, MAPPING = (int, float), (str,), (dict,)
-CONFIG_TYPES = {
-    "dataset": TEXT, "suite": TEXT, "profile": TEXT, "spec": TEXT, "strategy": TEXT, "network": TEXT,
-    "preprocessing": TEXT, "ipc": (int,), "step": (int,), "steps": (int,), "class_order": (int,),
-    "distill_seed": (int,), "repeat": (int,), "eval_seed": (int,), "seed": (int,), "eval_recipe": MAPPING,
-}  # fmt: skip
+CELL_TYPES = {"seed": (int,)}  # a cell's failure record (benchmark/executors.py) names its seed
 FIELD_TYPES = {
     "key": TEXT, "status": TEXT, "metrics": MAPPING, "storage": NUMBER, "budget": NUMBER,
     "learned_lr": NUMBER, "wall_time_s": MAPPING, "error": TEXT, "numbers": MAPPING, "buffer": TEXT,
     "role": TEXT, "code": MAPPING, "runtime": MAPPING, "created": TEXT, "command": TEXT,
-    "soft_labels": MAPPING,
+    "soft_labels": MAPPING, "label_parts": (list,),
 }  # fmt: skip
 
 

@@ -20,7 +20,7 @@ file, inside or outside the tree.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 
 import numpy as np
@@ -30,18 +30,20 @@ from benchmark.cache import stable_hash
 from benchmark.data.classdata import ClassData, Split
 from benchmark.engine import Engine
 from benchmark.engine.buffers import BufferOutcome
+from benchmark.engine.plan import CellPlan, FitPlan, Reading, UnitPlan, fit_plan
 from benchmark.errors import UserInputError
 from benchmark.nets import convnet_for
 from benchmark.options import RunOptions
 from benchmark.profiles import Profile
 from benchmark.registries import DATASETS, NETWORKS
+from benchmark.results.config import RecordConfig
 from benchmark.seeding import derive_seed
 from benchmark.spec import canonical, format_value, parse_spec
 from benchmark.strategy import ResolvedSpec, strategy_class
 from benchmark.training.job import EvaluationJob, TrainingSet
 from benchmark.training.recipe import EvalRecipe
 
-# RunOptions attribute -> the setting it overrides.
+# Selection attribute -> the setting it overrides.
 OVERRIDES = {
     "datasets": "datasets",
     "strategies": "strategies",
@@ -152,7 +154,7 @@ class Suite:
         self.preprocessings = self.settings.pop("preprocessing", None)
         self.strategy_settings = self.settings.pop("strategy_settings", {})
         for attribute, setting in OVERRIDES.items():
-            value = getattr(options, attribute)
+            value = getattr(options.selection, attribute)
             if value is not None:
                 if setting not in self.settings:  # e.g. --steps on the standard suite
                     raise UserInputError(f"{BOUNDS[setting][0]} does not apply to the {self.name} suite")
@@ -256,7 +258,7 @@ class Suite:
     # ---- data and recipes (decision 5) -----------------------------------------------------------
     def original(self, resolved: ResolvedSpec, dataset: str, ipc: int) -> dict[str, Any]:
         """The strategy's published recipe when ``--eval-recipe original`` asks for it, else {}."""
-        if self.options.eval_recipe != "original":
+        if self.options.selection.eval_recipe != "original":
             return {}
         return dict(strategy_class(resolved.name).original_recipe(resolved.config, dataset, ipc) or {})
 
@@ -282,10 +284,10 @@ class Suite:
         if stands_in and network not in self.settings["networks"]:
             network = "ConvNet"
         settings = dict(self.recipes.get("default", {})) | dict(self.recipes.get(network, {}))
-        if self.options.precision != "fp32":  # an explicit choice, recorded with the recipe
-            settings["precision"] = self.options.precision
+        if self.options.engine.precision != "fp32":  # an explicit choice, recorded with the recipe
+            settings["precision"] = self.options.engine.precision
         # --eval-lr: every buffer at one fixed lr, over any recipe's own (recorded with the recipe)
-        eval_lr = self.options.eval_lr
+        eval_lr = self.options.engine.eval_lr
         common_lr = {} if eval_lr is None else {"lr": eval_lr, "use_buffer_lr": False}
         if resolved is None:
             return EvalRecipe.from_settings(settings | common_lr)
@@ -305,7 +307,7 @@ class Suite:
         data = self.data(cell.dataset, resolved, cell.ipc)
         return [Unit(data, [data])]
 
-    def training_set(self, unit: Unit, outcomes: list[BufferOutcome]) -> TrainingSet:
+    def training_set(self, unit: UnitPlan, outcomes: list[BufferOutcome]) -> TrainingSet:
         """What the unit's networks train on: by default its one buffer."""
         (outcome,) = outcomes
         return outcome.training_set(self.engine.device)
@@ -314,62 +316,79 @@ class Suite:
         """Metrics of a trained network beyond ``accuracy`` (none by default)."""
         return {}
 
-    # ---- running a cell ------------------------------------------------------------------------
-    def configs(self, cell: Cell, resolved: ResolvedSpec, unit: Unit, keys: list[str]) -> list[dict]:
-        """One record config per network × repeat; repeat r's evaluation seed derives from the unit's
-        buffer keys and r."""
-        configs = []
-        preprocessing = unit.data.preprocessing
-        for network in self.settings["networks"]:
-            recipe = self.recipe(network, resolved, cell.dataset, cell.ipc)
-            for repeat in range(self.settings["repeats"]):
-                configs.append(
-                    {
-                        "dataset": cell.dataset, "preprocessing": preprocessing, "suite": self.name,
-                        "profile": self.profile.name, "spec": resolved.canonical, "strategy": resolved.name,
-                        "ipc": cell.ipc, "network": self.evaluation_network(network, cell.dataset),
-                        "eval_recipe": recipe.describe(),
-                        "step": None, "steps": None, "class_order": None, "distill_seed": cell.seed,
-                        "repeat": repeat, "eval_seed": derive_seed(stable_hash(keys), repeat),
-                    }
-                    | unit.fields
-                )  # fmt: skip
-        return configs
+    # ---- planning and running a cell ------------------------------------------------------------
+    def plan(self, cell: Cell) -> CellPlan:
+        """The cell made concrete once (:class:`~benchmark.engine.plan.CellPlan`): its spec resolved
+        and its strategy class, the data, and for each unit the fits of its buffers (each resolved for
+        its own classes, a continual step's), the recipe of each network and the record configs."""
+        buffers = self.engine.buffers
+        resolved = self.resolve(cell)
+        whole = fit_plan(self.data(cell.dataset, resolved, cell.ipc), resolved, cell.ipc, cell.seed)
+        units = []
+        for unit in self.units(cell, resolved):
+            fits = [
+                buffers.plan(part, self.resolve(cell, len(part.classes)), cell.ipc, cell.seed)
+                for part in unit.parts
+            ]
+            units.append(self.unit_plan(cell, unit, fits))
+        reading = Reading.of(whole.strategy, resolved)
+        return CellPlan(cell, resolved, whole.strategy, whole.data, whole.budget, reading, units)
+
+    def unit_plan(self, cell: Cell, unit: Unit, fits: list[FitPlan]) -> UnitPlan:
+        """A unit's fits, the recipe of each network (for the spec its records name: the last fit's)
+        and one record config per network × repeat; repeat r's evaluation seed derives from the
+        unit's buffer keys and r."""
+        resolved = fits[-1].resolved
+        keys = [fit.key for fit in fits]
+        recipes = {
+            self.evaluation_network(name, cell.dataset): self.recipe(name, resolved, cell.dataset, cell.ipc)
+            for name in self.settings["networks"]
+        }
+        base = RecordConfig(
+            dataset=cell.dataset, preprocessing=unit.data.preprocessing, suite=self.name,
+            profile=self.profile.name, spec=resolved.canonical, strategy=resolved.name, ipc=cell.ipc,
+            distill_seed=cell.seed,
+        ).with_fields(**unit.fields)  # fmt: skip
+        configs = [
+            replace(
+                base, network=network, eval_recipe=recipe.describe(), repeat=repeat,
+                eval_seed=derive_seed(stable_hash(keys), repeat),
+            )  # fmt: skip
+            for network, recipe in recipes.items()
+            for repeat in range(self.settings["repeats"])
+        ]
+        return UnitPlan(unit.data, fits, unit.test, configs, recipes)
 
     def run_cell(self, cell: Cell) -> None:
+        self.run_plan(self.plan(cell))
+
+    def run_plan(self, plan: CellPlan) -> None:
         buffers, evaluation = self.engine.buffers, self.engine.evaluation
         outcomes: dict[str, BufferOutcome] = {}
-        for unit in self.units(cell, self.resolve(cell)):
-            # each buffer is resolved for its own classes (a continual step's); records name the last
-            specs = [self.resolve(cell, len(part.classes)) for part in unit.parts]
-            resolved = specs[-1]
-            keys = [
-                buffers.key(part, spec, cell.ipc, cell.seed)
-                for part, spec in zip(unit.parts, specs, strict=True)
-            ]
-            pending = evaluation.pending(self.configs(cell, resolved, unit, keys))
+        for unit in plan.units:
+            pending = evaluation.pending(unit.configs)
             if not pending:
                 continue
-            for part, spec, key in zip(unit.parts, specs, keys, strict=True):
-                if key not in outcomes:
-                    outcomes[key] = buffers.obtain(part, spec, cell.ipc, cell.seed)
-            parts = [outcomes[key] for key in keys]
+            for fit in unit.fits:
+                if fit.key not in outcomes:
+                    outcomes[fit.key] = buffers.obtain(fit)
+            parts = [outcomes[fit.key] for fit in unit.fits]
             failed = next((o for o in parts if o.status != "ok"), None)
             if failed is not None:  # no training set without all its buffers
                 for config in pending:
-                    if config["repeat"] == 0:
-                        evaluation.write_failure(config, failed)
+                    if config.repeat == 0:
+                        evaluation.write_failure(config, plan.reading, failed)
                 continue
             training = self.training_set(unit, parts)
             for config in pending:
-                recipe = self.recipe(config["network"], resolved, cell.dataset, cell.ipc)
                 job = EvaluationJob(
-                    config["network"], unit.data, training, recipe, config["eval_seed"], unit.test
-                )
+                    config.network, unit.data, training, unit.recipes[config.network], config.eval_seed,
+                    unit.test,
+                )  # fmt: skip
                 try:
                     trained = evaluation.train(job)
                     metrics = {"accuracy": trained.accuracy} | self.extra_metrics(trained.net, job)
                 except Exception as error:  # a network that fails to train is one failed record
-                    evaluation.write_error(config, training, error)
+                    evaluation.write_error(config, plan.reading, training, error)
                     continue
-                evaluation.write(config, training, metrics, trained.seconds)
+                evaluation.write(config, plan.reading, training, metrics, trained.seconds)

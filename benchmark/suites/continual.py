@@ -20,8 +20,11 @@ import torch
 from benchmark.continual.stream import Step, class_incremental_steps, class_order
 from benchmark.data.classdata import ClassData, Split
 from benchmark.engine.buffers import BufferOutcome
+from benchmark.engine.plan import UnitPlan
 from benchmark.errors import UserInputError
+from benchmark.results.config import fields_at
 from benchmark.results.frame import missing, worst_status
+from benchmark.spec import parse_spec
 from benchmark.strategy import ResolvedSpec, strategy_class
 from benchmark.suites.base import Cell, Suite, TableSpec, Unit
 from benchmark.training.evaluate import per_class_subset, test_accuracy
@@ -31,7 +34,8 @@ AVERAGE_INCREMENTAL = "average incremental"
 FINAL = "final"
 FORGETTING = "average forgetting"
 CLASS_METRIC = "accuracy/class/"  # + the class id: a network's accuracy on that class's test images
-RUNS = ["label", "spec", "recipe", "ipc", "network", "class_order", "distill_seed", "repeat"]
+# one run of the stream: its row (label, recipe kind, the config's cell fields) and replicate
+RUNS = ["label", "recipe", *fields_at("cell"), *fields_at("replicate")]
 
 
 def continual_observations(frame: pd.DataFrame) -> pd.DataFrame:
@@ -155,8 +159,7 @@ class ContinualSuite(Suite):
     def cells(self) -> list[StreamCell]:
         cells = super().cells()
         for cell in cells:  # a memory is built from budgets: an unbudgeted strategy has none
-            resolved = self.resolve(cell)
-            if not strategy_class(resolved.name).budgeted:
+            if not strategy_class(parse_spec(cell.spec).name).budgeted:
                 raise UserInputError(
                     f"the continual suite builds memories from per-step budgets; {cell.spec!r} is "
                     "unbudgeted (it stores the whole training set); choose budgeted strategies"
@@ -206,7 +209,7 @@ class ContinualSuite(Suite):
             )
         return metrics
 
-    def training_set(self, unit: Unit, outcomes: list[BufferOutcome]) -> TrainingSet:
+    def training_set(self, unit: UnitPlan, outcomes: list[BufferOutcome]) -> TrainingSet:
         """The union of the steps' buffers; storage and budget summed; no learned lr (decision 6)."""
         sets = [outcome.training_set(self.engine.device) for outcome in outcomes]
         return TrainingSet(

@@ -102,7 +102,7 @@ class CorruptionSuite(Suite):
         if dataset not in self._sources:
             from benchmark.corruptions.testsets import source_of
 
-            self._sources[dataset] = source_of(dataset, self.options.data_root)
+            self._sources[dataset] = source_of(dataset, self.options.engine.data_root)
         return self._sources[dataset]
 
     def cells(self) -> list[Cell]:
@@ -133,11 +133,11 @@ class CorruptionSuite(Suite):
                 self.severities,
                 per_class,
                 cache_root=self.engine.store.cache_root,
-                data_root=self.options.data_root,
+                data_root=self.options.engine.data_root,
                 split_seed=self.engine.buffers.dataset_options().split_seed,
                 seed=int(self.settings.get("corruption_seed", 0)),
                 workers=self.settings.get("workers") or None,
-                show_progress=self.options.show_progress,
+                show_progress=self.options.engine.show_progress,
             )
         return self._sets[key]
 
@@ -147,7 +147,7 @@ class CorruptionSuite(Suite):
         sets = self.test_sets(job.data, job.recipe.test_subset)
         metrics = {}
         for corruption, severity in progress(
-            sets.pairs, desc="corrupted test sets", enabled=self.options.show_progress
+            sets.pairs, desc="corrupted test sets", enabled=self.options.engine.show_progress
         ):
             metrics[f"accuracy/{corruption}/{severity}"] = sets.accuracy(
                 net, (corruption, severity), self.engine.device

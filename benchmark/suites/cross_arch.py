@@ -78,7 +78,7 @@ def learning_rate_study(
         resolved = suite.resolve(cell)
         data = suite.data(dataset, resolved, ipc)
         base = suite.recipe(network, resolved, dataset, ipc)
-        outcome = engine.buffers.obtain(data, resolved, ipc, seed)
+        outcome = engine.buffers.obtain(engine.buffers.plan(data, resolved, ipc, seed))
         if outcome.status != "ok":
             raise RuntimeError(f"buffer {strategy} ipc={ipc} seed={seed}: {outcome.status} {outcome.error}")
         training = replace(outcome.training_set(engine.device), lr=None)

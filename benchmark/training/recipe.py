@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, field
 
-from benchmark.augment.dsa import DEFAULT_STRATEGY
+from benchmark.augment.dsa import DEFAULT_FAMILIES
 from benchmark.errors import UserInputError
 
 PRECISIONS = ("fp32", "bf16")
@@ -36,7 +36,7 @@ class EvalRecipe:
     batch_size: int = 256
     momentum: float = 0.9
     weight_decay: float = 5e-4
-    dsa: str | None = DEFAULT_STRATEGY  # "auto": the dataset's own DSA strategy
+    dsa: str | None = DEFAULT_FAMILIES  # "auto": the dataset's own DSA families
     use_buffer_lr: bool = True
     name: str = "dsa"
     # Options of the evaluation network (e.g. {"width": 32}); part of the recipe, so recorded.
