@@ -19,6 +19,13 @@ experts) go to a temporary folder unless ``cache_root`` is given. The buffers' l
 SPEED) are kept in ``buffers`` and ``learned_lrs`` but not applied: the avalanche strategy's
 optimizer sets the lr, as in the continual suite (decision 6).
 
+Soft labels (docs/soft-labels.md): where a buffer carries them, the memory keeps a target row per
+item, joined over the classes seen as the continual suite joins its steps, and its dataset's items
+become (x, y, targets, task label). On such a memory the GDumb routes train with the suite's
+soft-label loss (:class:`MemoryCriterion` stands in for the strategy's criterion while it trains on
+the memory); ``DistilledBuffer``'s replay mixes the memory with the experience's own items, which
+carry class ids only, so there the memory trains on its hard labels and a warning says so.
+
 This module imports avalanche (slow); nothing in ``benchmark`` imports it at start-up.
 """
 
@@ -31,13 +38,15 @@ import warnings
 import weakref
 from collections import defaultdict
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import torch
+import torch.nn.functional as F
 
 from benchmark.augment.dsa import DSA
-from benchmark.buffer import Buffer
+from benchmark.buffer import Buffer, SoftLabels
 from benchmark.data.classdata import ClassData, Split
 from benchmark.engine.buffers import fit_buffer
 from benchmark.engine.plan import fit_plan
@@ -46,6 +55,8 @@ from benchmark.seeding import derive_seed
 from benchmark.seeding import generator as make_generator
 from benchmark.spec import parse_spec
 from benchmark.strategy import FitContext, ResolvedSpec, resolve, strategy_class
+from benchmark.training.evaluate import soft_label_loss
+from benchmark.training.job import TrainingSet, joined_soft_labels
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # avalanche warns about optional solvers it does not need
@@ -139,6 +150,8 @@ class DistilledMemory:
         self.images: torch.Tensor | None = None
         self.labels = torch.empty(0, dtype=torch.long)
         self.task_labels = torch.empty(0, dtype=torch.long)
+        # one row per item where a buffer carried soft labels (probabilities at their temperature)
+        self.soft_labels: SoftLabels | None = None
         self._max_label = -1
         self._augment = self._augmentation(augmentation)
 
@@ -177,13 +190,13 @@ class DistilledMemory:
                 f"{first_line(error)}"
             ) from error
         memory_images, memory_labels, _ = buffer.materialize("cpu")
-        if buffer.soft_labels is not None:  # avalanche's criterion takes class ids (docs/soft-labels.md)
-            warnings.warn(
-                f"{resolved.canonical}: the memory trains on hard labels; soft labels count but go unused",
-                stacklevel=2,
-            )
+        soft_labels = joined_soft_labels([  # refuses a second temperature before the memory changes
+            TrainingSet(memory_images[:0], self.labels, soft_labels=self.soft_labels),
+            TrainingSet(memory_images, memory_labels, soft_labels=buffer.soft_labels),
+        ])  # fmt: skip
         self.buffers.append(buffer)
         self._append(memory_images, memory_labels, int(task_labels[0]) if len(task_labels) else 0)
+        self.soft_labels = soft_labels
         return buffer
 
     def class_data(self, images: torch.Tensor, labels: torch.Tensor) -> ClassData:
@@ -230,12 +243,17 @@ class DistilledMemory:
             **extra,
         )
 
-    def dataset(self) -> TaskAwareSupervisedClassificationDataset:
-        """The memory as an avalanche dataset of (x, y, task label) items; its ``train`` group applies
-        the augmentation, its ``eval`` group none."""
+    def dataset(self, soft_labels: bool = True) -> TaskAwareSupervisedClassificationDataset:
+        """The memory as an avalanche dataset of (x, y, task label) items, or (x, y, targets, task
+        label) where the memory holds soft labels and ``soft_labels`` is true: targets are probabilities
+        over classes 0 … the largest label seen. Its ``train`` group applies the augmentation (to x
+        only), its ``eval`` group none."""
         if self.images is None:
             raise RuntimeError("the memory is empty until the first training experience")
-        items = torch.utils.data.TensorDataset(self.images, self.labels)
+        tensors = [self.images, self.labels]
+        if soft_labels and self.soft_labels is not None:
+            tensors.append(self.soft_labels.targets(self._max_label + 1))
+        items = torch.utils.data.TensorDataset(*tensors)
         return TaskAwareSupervisedClassificationDataset(
             [items],
             data_attributes=[
@@ -258,6 +276,8 @@ class DistilledMemory:
             keep[torch.nonzero(self.labels == c).flatten()[:per_class]] = True
         self.images, self.labels = self.images[keep], self.labels[keep]
         self.task_labels = self.task_labels[keep]
+        if self.soft_labels is not None:
+            self.soft_labels = replace(self.soft_labels, values=self.soft_labels.values[keep])
 
     def _augmentation(self, augmentation):
         if augmentation != "dsa":
@@ -315,10 +335,42 @@ class DistilledMemoryPlugin(SupervisedPlugin):
             strategy.model_adaptation(self._init_model)
 
     def after_train_dataset_adaptation(self, strategy: SupervisedTemplate, **kwargs: Any) -> None:
-        """Fit the strategy on this experience, grow the memory, train on the memory only."""
+        """Fit the strategy on this experience, grow the memory, train on the memory only (with the
+        soft-label loss where the memory holds soft labels)."""
         device = torch.device(self.device if self.device is not None else strategy.device)
         self.memory.add_experience(strategy.experience.dataset, device)
         strategy.adapted_dataset = self.memory.dataset().train()
+        soft = self.memory.soft_labels
+        if soft is not None and not isinstance(strategy._criterion, MemoryCriterion):
+            strategy._criterion = MemoryCriterion(strategy, strategy._criterion, soft.temperature)
+
+    def after_training_exp(self, strategy: SupervisedTemplate, **kwargs: Any) -> None:
+        """The strategy's own criterion again, for what runs between experiences."""
+        if isinstance(strategy._criterion, MemoryCriterion):
+            strategy._criterion = strategy._criterion.criterion
+
+
+class MemoryCriterion:
+    """Stands in for an avalanche strategy's ``criterion`` while it trains on a soft-label memory:
+    on a training batch of (x, y, targets, task label) items, ``soft_label_loss`` at ``temperature``
+    (T² · KL, the suite's recipe), the targets padded with probability 0 to the model's outputs; on
+    any other batch (an evaluation's) the strategy's own ``criterion``."""
+
+    def __init__(self, strategy: SupervisedTemplate, criterion: Callable, temperature: float):
+        self.strategy, self.criterion, self.temperature = strategy, criterion, temperature
+
+    def __call__(self, outputs: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        batch = self.strategy.mbatch
+        if not self.strategy.is_training or len(batch) != 4:
+            return self.criterion(outputs, labels)
+        targets = batch[2]
+        missing = outputs.shape[1] - targets.shape[1]
+        if missing < 0:
+            raise UserInputError(
+                f"the model has {outputs.shape[1]} outputs but the memory's soft labels cover classes "
+                f"0 … {targets.shape[1] - 1}; give the model an output per class"
+            )
+        return soft_label_loss(outputs, F.pad(targets, (0, missing)), self.temperature)
 
 
 class DistilledBuffer(ExemplarsBuffer):
@@ -362,9 +414,15 @@ class DistilledBuffer(ExemplarsBuffer):
         device = torch.device(
             self.device if self.device is not None else getattr(agent_state, "device", "cpu")
         )
-        self.memory.add_experience(exp.dataset, device, self.images_per_class)
+        buffer = self.memory.add_experience(exp.dataset, device, self.images_per_class)
+        if buffer.soft_labels is not None:  # replay batches mix in the experience's class ids
+            warnings.warn(
+                f"{buffer.manifest.get('spec', buffer.kind)}: replay trains the memory on hard labels; "
+                "its soft labels count but go unused (DistilledMemoryPlugin trains with them)",
+                stacklevel=2,
+            )
         self.memory.keep_per_class(self.images_per_class(self.memory.classes_seen))
-        self.buffer = self.memory.dataset()
+        self.buffer = self.memory.dataset(soft_labels=False)
 
     def update(self, strategy: Any, **kwargs: Any) -> None:
         """What ``ReplayPlugin`` calls after each experience (avalanche deprecates the inherited one)."""
@@ -375,7 +433,7 @@ class DistilledBuffer(ExemplarsBuffer):
         self.max_size = new_size
         if self.memory.images is not None:
             self.memory.keep_per_class(self.images_per_class(self.memory.classes_seen))
-            self.buffer = self.memory.dataset()
+            self.buffer = self.memory.dataset(soft_labels=False)
 
 
 def check_memory_size(max_size: int, ipc: int | None, num_classes: int | None) -> None:
@@ -468,4 +526,5 @@ __all__ = [
     "DistilledMemory",
     "DistilledMemoryPlugin",
     "experience_tensors",
+    "MemoryCriterion",
 ]
