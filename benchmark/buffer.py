@@ -32,6 +32,7 @@ FORMAT = "distill-benchmark-buffer/2"  # /2: the manifest's fields are covered b
 LEGACY_FORMATS = ("distill-benchmark-buffer/1",)  # payload checksum only; read with a warning
 FIELD_DIGESTS = "fields_sha256"
 SOFT_LABELS = "soft_labels"  # the tensor and the manifest field of a buffer's soft labels
+SOFT_LABELS_DTYPE = "soft_labels_dtype"  # an export's note of a dtype numpy lacks (bfloat16)
 SOFT_LABEL_KINDS = ("probabilities", "logits")
 
 

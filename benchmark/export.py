@@ -7,7 +7,8 @@ float32 N × C × H × W in the dataset's preprocessed space, ``labels`` int64, 
 transform ``zca_mean`` (1 × D), ``zca_matrix`` and ``zca_inverse`` (D × D) with
 ``pixels = ((images.flatten(1) + zca_mean @ zca_matrix) @ zca_inverse).reshape(images.shape)``.
 A buffer's soft labels come as ``soft_labels`` (N × classes, columns in the manifest's class order,
-at their stored dtype; bfloat16, which numpy lacks, as float32), ``soft_label_temperature`` (0-dim
+at their stored dtype; in an ``.npz``, bfloat16, which numpy lacks, as its raw 16-bit patterns in
+int16 with ``soft_labels_dtype`` ``bfloat16``), ``soft_label_temperature`` (0-dim
 float32) and ``soft_label_kind`` (``probabilities`` or ``logits``, a string), the keys
 ``evaluate --values preprocessed`` reads back (benchmark/external.py).
 A ``.pt`` holds plain tensors and strings only (read it with ``torch.load(path, weights_only=True)``);
@@ -39,7 +40,7 @@ import numpy as np
 import torch
 
 from benchmark.atomic import atomic_folder
-from benchmark.buffer import SOFT_LABELS, Buffer
+from benchmark.buffer import SOFT_LABELS, SOFT_LABELS_DTYPE, Buffer
 from benchmark.errors import BenchmarkWarning, UserInputError
 from benchmark.paths import inside, safe_name
 
@@ -129,7 +130,7 @@ def exact_tensors(buffer: Buffer, images, labels, lr: float | None, zca) -> dict
     soft = buffer.soft_labels
     if soft is not None:
         values = soft.values.detach().cpu()
-        tensors[SOFT_LABELS] = (values.float() if values.dtype == torch.bfloat16 else values).contiguous()
+        tensors[SOFT_LABELS] = values.contiguous()  # at its stored dtype: storage re-scores the same
         tensors["soft_label_temperature"] = torch.tensor(float(soft.temperature), dtype=torch.float32)
     if lr is not None:
         tensors["lr"] = buffer.tensors["lr"].detach().reshape(-1)[0].float().cpu().clone()
@@ -290,11 +291,18 @@ def _write_png(stage: Path, pixels, labels, names) -> list[str]:
     return [row[0] for row in rows] + ["labels.csv"]
 
 
+def _numpy_exact(tensor: torch.Tensor) -> np.ndarray:
+    """The tensor as numpy, bit for bit: bfloat16 (no numpy dtype) as its 16-bit patterns in int16."""
+    return tensor.view(torch.int16).numpy() if tensor.dtype == torch.bfloat16 else tensor.numpy()
+
+
 def _write_npz(
     stage: Path, tensors: dict[str, torch.Tensor], class_list: list[str], soft_label_kind: str | None
 ) -> list[str]:
     data = io.BytesIO()
-    arrays = {name: tensor.numpy() for name, tensor in tensors.items()}
+    arrays = {name: _numpy_exact(tensor) for name, tensor in tensors.items()}
+    if tensors.get(SOFT_LABELS, torch.empty(0)).dtype == torch.bfloat16:
+        arrays[SOFT_LABELS_DTYPE] = np.asarray("bfloat16", dtype=str)
     if soft_label_kind is not None:
         arrays["soft_label_kind"] = np.asarray(soft_label_kind, dtype=str)
     np.savez_compressed(data, **arrays, class_names=np.asarray(class_list, dtype=str))

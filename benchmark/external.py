@@ -10,7 +10,8 @@ Three forms are read, none of them by unpickling:
 - an ``.npz`` (``numpy.load(allow_pickle=False)``) with ``images``, ``labels`` and optionally ``lr``
   and soft labels: ``soft_labels`` (N × classes, columns in the dataset's class order),
   ``soft_label_kind`` (``probabilities``, the default, or ``logits``) and ``soft_label_temperature``
-  (default 1), as ``export --format npz`` writes them;
+  (default 1), as ``export --format npz`` writes them; bfloat16 soft labels as their 16-bit patterns
+  in int16 with ``soft_labels_dtype`` set to ``bfloat16``;
 - a ``.pt`` read with ``torch.load(weights_only=True)``: a dict with the same keys.
 
 Images are N × C × H × W, N × H × W × C, or N × H × W for one channel; labels are the dataset's
@@ -38,7 +39,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from benchmark.buffer import SOFT_LABELS, SoftLabels
+from benchmark.buffer import SOFT_LABELS, SOFT_LABELS_DTYPE, SoftLabels
 from benchmark.data.classdata import ClassData
 from benchmark.errors import BenchmarkWarning, UserInputError
 from benchmark.paths import safe_name
@@ -270,6 +271,8 @@ def _soft_labels(content: dict[str, Any], count: int, data: ClassData, source: s
     temperature = content.get("soft_label_temperature", 1.0)
     try:
         values = torch.as_tensor(content[SOFT_LABELS])
+        if str(content.get(SOFT_LABELS_DTYPE, "")) == "bfloat16":  # an .npz's raw bfloat16 patterns
+            values = values.view(torch.bfloat16)
         kind = str(kind.item() if hasattr(kind, "item") else kind)
         temperature = float(torch.as_tensor(temperature).reshape(-1)[0])
         if values.dim() != 2 or len(values) != count:

@@ -12,6 +12,7 @@ logits count against the budget with the images (docs/soft-labels.md), so it kee
 from __future__ import annotations
 
 import json
+import math
 import warnings
 
 import torch
@@ -33,6 +34,7 @@ from benchmark.training.recipe import EvalRecipe
 
 TEACHER = "soft_random_teacher"  # its cache folder
 TEACHER_SEED = 0  # one teacher per data and settings, shared by every seed of the strategy
+TEACHER_BATCH = 256
 
 
 class SoftRandom(Strategy):
@@ -41,7 +43,10 @@ class SoftRandom(Strategy):
     name = "soft_random"
     params = {
         "temperature": Param(4.0, "the temperature the logits are stored for", minimum=0.01),
-        "teacher_epochs": Param(10, "epochs the teacher trains on the real training split", minimum=1),
+        # SGD steps rather than epochs: a continual step's few hundred images would otherwise train the
+        # teacher for a handful of steps and leave its labels near uniform
+        "teacher_steps": Param(2000, "SGD steps (batch 256) the teacher trains on the real training split",
+                               minimum=1),
         "teacher_width": Param(32, "the teacher ConvNet's width", minimum=1),
     }
 
@@ -66,7 +71,9 @@ class SoftRandom(Strategy):
     def teacher(self, data, context):
         """The teacher for ``data`` from the cache, trained and cached first if missing."""
         options = {"width": self.config["teacher_width"]}
-        recipe = EvalRecipe(epochs=self.config["teacher_epochs"], lr=0.01, batch_size=256, dsa=None)
+        batches_per_epoch = math.ceil(len(data.train.images) / TEACHER_BATCH)
+        epochs = math.ceil(self.config["teacher_steps"] / batches_per_epoch)
+        recipe = EvalRecipe(epochs=epochs, lr=0.01, batch_size=TEACHER_BATCH, dsa=None)
         content = {"data": data.describe(), "network": "ConvNet", "options": options,
                    "recipe": recipe.describe(), "seed": TEACHER_SEED}  # fmt: skip
         path = cache_path(context.cache_root, TEACHER, content, "safetensors")

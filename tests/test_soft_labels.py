@@ -258,7 +258,8 @@ def test_soft_random_fits_images_and_labels_within_the_budget(tmp_path, monkeypa
     out = tmp_path / "results"
     plugin = str(ROOT / "examples" / "soft_random.py")
     args = ["--plugin", plugin, "run", "--profile", "smoke", "--no-progress", "--device", "cpu",
-            "--strategies", "soft_random", "--ipc", "1,2", "--output-dir", str(out)]  # fmt: skip
+            "--strategies", "soft_random:teacher_steps=50", "--ipc", "1,2",
+            "--output-dir", str(out)]  # fmt: skip
     assert main(args) == 0
     records = ResultStore(out).records("standard")
     by_ipc = {r.config["ipc"]: r for r in records if r.config["repeat"] == 0}
