@@ -354,7 +354,9 @@ class EvaluateCommand:
         images, labels, lr = buffer.materialize(engine.device)
         suite = suite_of(args.suite, engine)
         spec, ipc = buffer.manifest.get("spec"), buffer.manifest.get("ipc", 1)
-        resolved = engine.buffers.resolve(spec, data.name, ipc, len(data.classes)) if spec else None
+        resolved = None
+        if spec:  # the spec as made: evaluating distils nothing (no --distill-precision check)
+            resolved = engine.buffers.resolve(spec, data.name, ipc, len(data.classes), to_fit=False)
         recipe = suite.recipe(args.network, resolved, data.name, ipc)
         if args.standardize:
             recipe = replace(recipe, standardize=True)

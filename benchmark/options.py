@@ -136,5 +136,7 @@ class RunOptions:
             raise TypeError(f"RunOptions got unknown options: {', '.join(sorted(flags))}")
 
     def replace(self, **flags) -> RunOptions:
-        """A copy with ``flags`` changed, each in the part that owns it."""
-        return RunOptions(self.selection, self.engine, self.execution, **flags)
+        """A copy with ``flags`` changed, each in the part that owns it; a part's name replaces the
+        whole part (``replace(selection=Selection(...))``)."""
+        parts = {name: flags.pop(name, getattr(self, name)) for name in PARTS}
+        return RunOptions(**parts, **flags)

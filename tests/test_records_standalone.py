@@ -10,6 +10,8 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
+
 from benchmark.engine.plan import Reading
 from benchmark.results.frame import records_frame
 from benchmark.results.record import Record
@@ -90,3 +92,22 @@ def test_a_record_naming_its_label_parts_is_labelled_by_them():
     old = Record(config, "ok", metrics={"accuracy": 0.5})  # an unknown strategy: its component is shown
     assert records_frame([own])["label"].tolist() == ["plugin_method"]
     assert records_frame([old])["label"].tolist() == ["plugin_method:objective=dm"]
+
+
+def test_a_record_whose_label_parts_are_not_spec_keys_is_refused(tmp_path):
+    from benchmark.errors import BenchmarkWarning
+    from benchmark.results.store import ResultStore
+
+    (path,) = sorted((STUDIES / "claim-data").rglob("records/*/*.json"))[:1]
+    data = json.loads(path.read_text())
+    folder = tmp_path / "records" / "standard"
+    folder.mkdir(parents=True)
+    for bad in ([["objective"]], [1, "objective"], [None]):
+        with pytest.raises(ValueError, match="label_parts"):
+            Record.from_json(data | {"label_parts": bad})
+        (folder / f"{data['key']}.json").write_text(json.dumps(data | {"label_parts": bad}))
+        with pytest.warns(BenchmarkWarning, match="label_parts"):
+            assert ResultStore(tmp_path).records("standard") == []  # skipped, not a crash in the tables
+    (folder / f"{data['key']}.json").write_text(json.dumps(data | {"label_parts": []}))
+    expected = records_frame([Record.from_json(data)])["label"].tolist()
+    assert records_frame(ResultStore(tmp_path).records("standard"))["label"].tolist() == expected

@@ -142,12 +142,17 @@ class BufferService:
         return list(self._data.values())
 
     # ---- specs and keys --------------------------------------------------------------------
-    def resolve(self, spec_text: str, dataset: str, ipc: int, classes: int | None = None) -> ResolvedSpec:
+    def resolve(
+        self, spec_text: str, dataset: str, ipc: int, classes: int | None = None, *, to_fit: bool = True
+    ) -> ResolvedSpec:
         """The spec resolved for a fit of ``classes`` of ``dataset`` (None: all its classes), with the
-        run's distillation precision (benchmark/distill/precision.py)."""
+        run's distillation precision (benchmark/distill/precision.py). ``to_fit=False``: a made
+        buffer's spec read back (``evaluate``), as it stands: nothing is distilled, so the run's
+        precision is neither added nor checked against the device."""
         spec = parse_spec(spec_text)
-        distills = issubclass(strategy_class(spec.name), DistillationStrategy)
-        spec = with_precision(spec, self.options.distill_precision, self.device, distills)
+        if to_fit:
+            distills = issubclass(strategy_class(spec.name), DistillationStrategy)
+            spec = with_precision(spec, self.options.distill_precision, self.device, distills)
         return resolve(spec, self.profile.name, dataset, ipc, classes)
 
     def plan(self, data: ClassData, resolved: ResolvedSpec, ipc: int, seed: int) -> FitPlan:

@@ -134,6 +134,9 @@ class Record:
         data = dict(data)
         config = dict(data.pop("config"))
         _check_types("record", data, FIELD_TYPES, required=("key", "status"))
+        parts = data.get("label_parts")
+        if parts is not None and not all(isinstance(part, str) for part in parts):
+            raise ValueError(f"record field 'label_parts' is {parts!r}, not a list of spec keys")
         if data["key"] != record_key(config, data.get("code")):
             raise ValueError("its key is not the hash of its config (edited, or copied under a new name)")
         if "strategy_name" in config and "spec" not in config:  # older naming

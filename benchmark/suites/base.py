@@ -320,17 +320,20 @@ class Suite:
     def plan(self, cell: Cell) -> CellPlan:
         """The cell made concrete once (:class:`~benchmark.engine.plan.CellPlan`): its spec resolved
         and its strategy class, the data, and for each unit the fits of its buffers (each resolved for
-        its own classes, a continual step's), the recipe of each network and the record configs."""
+        its own classes, a continual step's), the recipe of each network and the record configs. A
+        part that several units use (a continual step's data) is planned once, its fit shared."""
         buffers = self.engine.buffers
         resolved = self.resolve(cell)
         whole = fit_plan(self.data(cell.dataset, resolved, cell.ipc), resolved, cell.ipc, cell.seed)
+        planned: dict[int, FitPlan] = {}  # id of a unit's part → its fit
         units = []
         for unit in self.units(cell, resolved):
-            fits = [
-                buffers.plan(part, self.resolve(cell, len(part.classes)), cell.ipc, cell.seed)
-                for part in unit.parts
-            ]
-            units.append(self.unit_plan(cell, unit, fits))
+            for part in unit.parts:
+                if id(part) not in planned:
+                    planned[id(part)] = buffers.plan(
+                        part, self.resolve(cell, len(part.classes)), cell.ipc, cell.seed
+                    )
+            units.append(self.unit_plan(cell, unit, [planned[id(part)] for part in unit.parts]))
         reading = Reading.of(whole.strategy, resolved)
         return CellPlan(cell, resolved, whole.strategy, whole.data, whole.budget, reading, units)
 
