@@ -25,16 +25,13 @@ import json
 import statistics
 import sys
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
 from pathlib import Path
 
 import torch
-from fair_search import EVAL_SEED_NAMESPACE, IPC, NETWORKS, Search
+from fair_search import IPC, Search
 
 from benchmark.distill.precision import PRECISIONS, with_precision
 from benchmark.report.contrast import paired_interval
-from benchmark.results.record import git_commit
-from benchmark.seeding import derive_seed
 from benchmark.spec import parse_spec
 from benchmark.strategy import resolve
 
@@ -78,20 +75,9 @@ class Study(Search):
         resolved = self.resolved(trial)
         buffer, wall, process = self.distill(trial, resolved)
         accuracies, _, seconds = self.evaluate(buffer, self.recipe)
-        entry = {
-            "trial": trial.name, "method": trial.method, "distill_precision": trial.precision,
-            "distill_seed": trial.seed, "spec": resolved.canonical, "dataset": self.dataset,
-            "profile": self.profile, "ipc": IPC, "split": "val", "network": "ConvNet",
-            "recipe": self.recipe.describe(),
-            "eval_seeds": [derive_seed(EVAL_SEED_NAMESPACE, r) for r in range(NETWORKS)],
-            "val_accuracy": accuracies, "mean": 100 * statistics.mean(accuracies),
-            "storage": buffer.storage, "budget": self.budget.floats,
-            "distill_wall_s": wall, "distill_process_s": process, "evaluate_s": seconds,
-            "threads": torch.get_num_threads(), "git_commit": git_commit(),
-            "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        }  # fmt: skip
-        self.output.mkdir(parents=True, exist_ok=True)
-        self.path(trial.name).write_text(json.dumps(entry, indent=1) + "\n")
+        own = {"trial": trial.name, "method": trial.method, "distill_precision": trial.precision,
+               "distill_seed": trial.seed}  # fmt: skip
+        entry = self.write(trial.name, resolved, buffer, accuracies, (wall, process, seconds), own)
         print(f"{trial.name}: validation {entry['mean']:.2f} % (distilled in {wall:.0f} s)", flush=True)
         return entry
 

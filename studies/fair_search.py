@@ -44,7 +44,7 @@ from benchmark.data import DatasetOptions, load_dataset
 from benchmark.profiles import load_profile
 from benchmark.results.record import git_commit
 from benchmark.seeding import derive_seed
-from benchmark.spec import canonical, format_value, parse_spec
+from benchmark.spec import format_value, parse_spec
 from benchmark.strategy import FitContext, resolve, strategy_class
 from benchmark.suites.standard import StandardSuite
 from benchmark.training.evaluate import train_and_test
@@ -210,6 +210,26 @@ class Search:
         ]
         return accuracies, recipe.learning_rate(lr), round(time.perf_counter() - begin, 1)
 
+    def write(
+        self, name: str, resolved, buffer: Buffer, accuracies: list[float], seconds: tuple, own: dict
+    ) -> dict:
+        """Trial ``name``'s JSON: its ``own`` fields, then what every trial records (the spec, the
+        evaluation, storage, the distillation's wall and process seconds and the evaluation's, the code)."""
+        wall, process, evaluate = seconds
+        entry = own | {
+            "spec": resolved.canonical, "dataset": self.dataset, "profile": self.profile, "ipc": IPC,
+            "split": "val", "network": "ConvNet", "recipe": self.recipe.describe(),
+            "eval_seeds": [derive_seed(EVAL_SEED_NAMESPACE, r) for r in range(NETWORKS)],
+            "val_accuracy": accuracies, "mean": 100 * statistics.mean(accuracies),
+            "storage": buffer.storage, "budget": self.budget.floats,
+            "distill_wall_s": wall, "distill_process_s": process, "evaluate_s": evaluate,
+            "threads": torch.get_num_threads(), "git_commit": git_commit(),
+            "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        }  # fmt: skip
+        self.output.mkdir(parents=True, exist_ok=True)
+        self.path(name).write_text(json.dumps(entry, indent=1) + "\n")
+        return entry
+
     def run(self, trial: Trial) -> dict:
         done = self.result(trial.name)
         if done is not None:
@@ -218,22 +238,12 @@ class Search:
         buffer, wall, process = self.distill(trial, resolved)
         accuracies, lr, seconds = self.evaluate(buffer, self.recipe)
         images, _, learned_lr = buffer.materialize()
-        entry = {
-            "trial": trial.name, "method": trial.method, "overrides": trial.overrides,
-            "spec": canonical(resolved.name, resolved.config), "dataset": self.dataset,
-            "profile": self.profile, "ipc": IPC, "distill_seed": trial.seed, "split": "val",
-            "network": "ConvNet", "recipe": self.recipe.describe(),
-            "eval_seeds": [derive_seed(EVAL_SEED_NAMESPACE, r) for r in range(NETWORKS)],
-            "val_accuracy": accuracies, "mean": 100 * statistics.mean(accuracies),
-            "learned_lr": learned_lr, "eval_lr": lr, "images": len(images),
-            "storage": buffer.storage, "budget": self.budget.floats,
-            "cost": cost(trial.method, resolved.config),
-            "distill_wall_s": wall, "distill_process_s": process, "evaluate_s": seconds,
-            "threads": torch.get_num_threads(), "git_commit": git_commit(),
-            "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        }  # fmt: skip
-        self.output.mkdir(parents=True, exist_ok=True)
-        self.path(trial.name).write_text(json.dumps(entry, indent=1) + "\n")
+        entry = self.write(
+            trial.name, resolved, buffer, accuracies, (wall, process, seconds),
+            {"trial": trial.name, "method": trial.method, "overrides": trial.overrides,
+             "distill_seed": trial.seed, "learned_lr": learned_lr, "eval_lr": lr, "images": len(images),
+             "cost": cost(trial.method, resolved.config)},
+        )  # fmt: skip
         print(f"{trial.name} {trial.spec}: validation {entry['mean']:.2f} %", flush=True)
         return entry
 
