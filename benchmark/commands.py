@@ -429,13 +429,14 @@ class EvaluateCommand:
             seed, split = config.eval_seed, getattr(data, args.split)
             job = EvaluationJob(network, data, training, recipe, seed, split)
             start = time.perf_counter()
-            accuracy = engine.evaluation.train(job).accuracy
+            trained = engine.evaluation.train(job)
+            accuracy = trained.accuracy
             accuracies.append(accuracy)
             if recording:
                 engine.store.put(
                     Record(
-                        config, "ok", metrics={"accuracy": accuracy}, storage=outside.storage,
-                        budget=budget.floats, learned_lr=outside.lr,
+                        config.with_fields(compile=trained.compile), "ok", metrics={"accuracy": accuracy},
+                        storage=outside.storage, budget=budget.floats, learned_lr=outside.lr,
                         wall_time_s={"evaluate": time.perf_counter() - start}, role="method", label_parts=[],
                         runtime=engine.evaluation.runtime(), command=engine.options.command,
                         soft_labels=soft_label_info(training),

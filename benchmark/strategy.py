@@ -94,8 +94,18 @@ class Strategy:
 
 @dataclass(frozen=True)
 class ResolvedSpec:
+    """A spec with every default filled in, and its registered class: looked up once where the spec
+    is resolved (or here, for one built by hand) and carried with it, so what plans and runs the spec
+    asks it, not the registry. The class is not part of what the spec is: equality, the canonical text
+    and so every key ignore it."""
+
     name: str
     config: dict[str, Any]
+    strategy: type[Strategy] = field(default=None, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.strategy is None:
+            object.__setattr__(self, "strategy", strategy_class(self.name))
 
     @property
     def canonical(self) -> str:
@@ -145,10 +155,14 @@ def takes_classes(presets: Callable[..., dict[str, Any]]) -> bool:
     return any(p.name == "classes" or p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters)
 
 
-def resolve(spec: Spec, profile: str, dataset: str, ipc: int, classes: int | None = None) -> ResolvedSpec:
+def resolve(
+    spec: Spec, profile: str, dataset: str, ipc: int, classes: int | None = None,
+    strategy: type[Strategy] | None = None,
+) -> ResolvedSpec:  # fmt: skip
     """Every default filled in: spec values > presets for (profile, dataset, ipc, classes of the fit) >
-    plain defaults. ``classes`` defaults to every class the dataset registered."""
-    cls = strategy_class(spec.name)
+    plain defaults. ``classes`` defaults to every class the dataset registered; ``strategy``: the spec's
+    class where the caller holds it already (another fit of one cell), else looked up here."""
+    cls = strategy or strategy_class(spec.name)
     declared = cls.declared_params(spec.params)
     given = validate_params(spec.name, declared, spec.params)
     if classes is None:
@@ -159,4 +173,4 @@ def resolve(spec: Spec, profile: str, dataset: str, ipc: int, classes: int | Non
     missing = [key for key, value in config.items() if value is None and declared[key].type is not None]
     if missing:
         raise UserInputError(f"strategy {spec.name!r} needs a value for {', '.join(missing)}")
-    return ResolvedSpec(spec.name, dict(sorted(config.items())))
+    return ResolvedSpec(spec.name, dict(sorted(config.items())), cls)

@@ -60,6 +60,7 @@ CHANGED = {  # a value other than the run's for each field
     "spec": "random:extra=1", "strategy": "other", "ipc": 7, "network": "MLP",
     "eval_recipe": {"precision": "bf16"}, "step": 9, "steps": 4, "class_order": 5, "distill_seed": 3,
     "repeat": 2, "eval_seed": 11, "corruptions": {"severities": [1]}, "values": "uint8", "set_sha256": "ab",
+    "compile": "on",
 }  # fmt: skip
 
 
@@ -94,6 +95,9 @@ def test_a_field_changes_the_table_as_its_place_says(name):
         assert len(rows) == 2, measured[list(table.row_keys)]
     elif place == "column":
         assert len(rows) == 1 and "step 10" in set(measured["column"])
+    elif place == "runtime":  # the same records: same keys, each counted once
+        assert [r.key for r in other] == [r.key for r in run] and len(rows) == 1
+        assert set(measured.loc[measured["column"] == "step 1", "n"]) == {1}
     else:  # replicate, derived: observations of the same cells (two networks each)
         assert len(rows) == 1
         assert set(measured.loc[measured["column"] == "step 1", "n"]) == {2}
@@ -114,3 +118,108 @@ def test_a_continual_run_is_grouped_by_the_cell_and_replicate_fields():
 
     assert set(RUNS) == {"label", "recipe", *fields_at("cell"), *fields_at("replicate")}
     assert set(RUNS) == {"label", "spec", "recipe", "ipc", "network", "class_order", "distill_seed", "repeat"}
+
+
+def smoke_suite(tmp_path, compile_mode: str):
+    from benchmark.engine import Engine
+    from benchmark.options import RunOptions
+    from benchmark.profiles import load_profile
+    from benchmark.registries import SUITES
+
+    options = RunOptions(profile="smoke", strategies=["random"], ipcs=[1], repeats=1, output_dir=tmp_path,
+                         device="cpu", show_progress=False, compile=compile_mode)  # fmt: skip
+    profile = load_profile("smoke")
+    return SUITES.get("standard")(options, profile, Engine(options.engine, profile))
+
+
+def test_a_record_says_how_its_training_compiled_and_older_records_still_resume(tmp_path):
+    suite = smoke_suite(tmp_path, "off")
+    (cell,) = suite.cells()
+    plan = suite.plan(cell)
+    suite.run_plan(plan)
+    (record,) = suite.engine.store.records("standard")
+    assert record.config["compile"] == "off" and record.typed_config.compile == "off"
+    (config,) = plan.units[0].configs
+    assert config.compile is None and record.key == record_key(config)  # planned before it ran
+    assert suite.engine.evaluation.pending([config]) == []
+    # as an older version wrote it: no compile field; it reads, says nothing, and is still found
+    (path,) = (tmp_path / "records" / "standard").glob("*.json")
+    data = json.loads(path.read_text())
+    del data["config"]["compile"]
+    path.write_text(json.dumps(data))
+    (old,) = smoke_suite(tmp_path, "on").engine.store.records("standard")
+    assert old.key == record.key and old.typed_config.compile is None and "compile" not in old.config
+    assert smoke_suite(tmp_path, "on").engine.evaluation.pending([config]) == []
+
+
+@pytest.mark.parametrize("asked,ran", [("auto", "off"), ("on", "on"), ("off", "off")])
+def test_compile_auto_is_resolved_before_training(tmp_path, monkeypatch, asked, ran):
+    import torch
+
+    from benchmark.engine import evaluation
+    from benchmark.training.job import EvaluationJob, TrainingSet
+    from benchmark.training.recipe import EvalRecipe
+
+    modes = []
+
+    def train_and_test(job, device, show_progress, mode):
+        modes.append(mode)
+        return None, 0.5
+
+    monkeypatch.setattr(evaluation, "train_and_test", train_and_test)
+    service = smoke_suite(tmp_path, asked).engine.evaluation
+    training = TrainingSet(torch.zeros(2, 1, 8, 8), torch.tensor([0, 1]))
+    job = EvaluationJob("ConvNet", None, training, EvalRecipe(epochs=3), 0)  # data: only the training's
+    assert service.train(job).compile == ran and modes == [ran]
+
+
+def toy_suites():
+    """Two outside suites whose units add a ``noise`` field: one declares it, one does not."""
+    from benchmark.suites.base import Suite, Unit
+
+    class NoisySuite(Suite):
+        name = "noisy"
+        defaults = {"smoke": {"datasets": ["digits"], "strategies": ["random"], "ipc": [1], "seeds": [0],
+                              "networks": ["ConvNet"], "repeats": 1}}  # fmt: skip
+        record_fields = {"noise": "setting"}
+
+        def units(self, cell, resolved):
+            data = self.data(cell.dataset, resolved, cell.ipc)
+            return [Unit(data, [data], {"noise": level}) for level in (0.0, 0.5)]
+
+    class UndeclaredSuite(NoisySuite):
+        name = "undeclared"
+        record_fields = {}
+
+    return NoisySuite, UndeclaredSuite
+
+
+def test_a_suite_declares_its_own_record_fields_and_an_undeclared_one_is_refused(tmp_path):
+    from benchmark.engine import Engine
+    from benchmark.options import RunOptions
+    from benchmark.profiles import load_profile
+
+    noisy, undeclared = toy_suites()
+    assert "noise" in fields_at("setting")
+    profile = load_profile("smoke")
+    options = RunOptions(profile="smoke", output_dir=tmp_path, device="cpu", show_progress=False)
+    suite = noisy(options, profile, Engine(options.engine, profile))
+    (cell,) = suite.cells()
+    configs = [unit.configs[0] for unit in suite.plan(cell).units]
+    assert [c.to_dict()["noise"] for c in configs] == [0.0, 0.5]
+    assert configs[0].to_dict() | {"noise": 0.5} == configs[1].to_dict()
+    assert record_key(configs[0]) != record_key(configs[1])  # a setting: part of the identity
+    from benchmark.results.frame import records_frame
+
+    records = [Record(c, "ok", metrics={"accuracy": 0.5}, role="reference", label_parts=[]) for c in configs]
+    assert set(records_frame(records)["label"]) == {"random [noise=0.0]", "random [noise=0.5]"}  # two rows
+    plain = configs[0].to_dict()
+    del plain["noise"]
+    assert RecordConfig.from_dict(plain).to_dict() == plain  # without the field: a built-in config
+    refused = undeclared(options, profile, Engine(options.engine, profile))
+    with pytest.raises(TypeError, match=r"no field noise; .*record_fields = \{'noise': 'setting'\}"):
+        refused.plan(cell)
+    with pytest.raises(TypeError, match="declares 'ipc', a field every record has"):
+        type("Clash", (noisy,), {"name": "clash", "record_fields": {"ipc": "setting"}})
+    with pytest.raises(TypeError, match="'noise' as 'cell'; a suite's own field is a setting or a replicate"):
+        type("Elsewhere", (noisy,), {"name": "elsewhere", "record_fields": {"noise": "cell"}})

@@ -32,7 +32,7 @@ from benchmark.profiles import Profile
 from benchmark.results.record import code_identity
 from benchmark.results.store import ResultStore
 from benchmark.spec import parse_spec
-from benchmark.strategy import FitContext, ResolvedSpec, resolve, strategy_class
+from benchmark.strategy import FitContext, ResolvedSpec, Strategy, resolve, strategy_class
 from benchmark.training.job import TrainingSet
 
 
@@ -143,17 +143,20 @@ class BufferService:
 
     # ---- specs and keys --------------------------------------------------------------------
     def resolve(
-        self, spec_text: str, dataset: str, ipc: int, classes: int | None = None, *, to_fit: bool = True
-    ) -> ResolvedSpec:
+        self, spec_text: str, dataset: str, ipc: int, classes: int | None = None, *, to_fit: bool = True,
+        strategy: type[Strategy] | None = None,
+    ) -> ResolvedSpec:  # fmt: skip
         """The spec resolved for a fit of ``classes`` of ``dataset`` (None: all its classes), with the
         run's distillation precision (benchmark/distill/precision.py). ``to_fit=False``: a made
         buffer's spec read back (``evaluate``), as it stands: nothing is distilled, so the run's
-        precision is neither added nor checked against the device."""
+        precision is neither added nor checked against the device. ``strategy``: the spec's class
+        where the caller holds it (a cell's other fits), so it is looked up once."""
         spec = parse_spec(spec_text)
+        strategy = strategy or strategy_class(spec.name)
         if to_fit:
-            distills = issubclass(strategy_class(spec.name), DistillationStrategy)
+            distills = issubclass(strategy, DistillationStrategy)
             spec = with_precision(spec, self.options.distill_precision, self.device, distills)
-        return resolve(spec, self.profile.name, dataset, ipc, classes)
+        return resolve(spec, self.profile.name, dataset, ipc, classes, strategy)
 
     def plan(self, data: ClassData, resolved: ResolvedSpec, ipc: int, seed: int) -> FitPlan:
         """The fit of ``resolved`` to ``data`` with its key in this store."""

@@ -15,6 +15,7 @@ from benchmark.options import EngineOptions
 from benchmark.results.config import RecordConfig
 from benchmark.results.record import Record, record_key
 from benchmark.results.store import ResultStore
+from benchmark.training.compiled import should_compile
 from benchmark.training.evaluate import SOFT_LABEL_LOSS, train_and_test
 from benchmark.training.job import EvaluationJob, TrainingSet
 
@@ -24,6 +25,7 @@ class TrainedNetwork:
     net: nn.Module
     accuracy: float
     seconds: float
+    compile: str  # on | off: whether its training ran through torch.compile (``--compile`` resolved)
 
 
 def soft_label_info(training: TrainingSet) -> dict[str, Any] | None:
@@ -45,17 +47,22 @@ class EvaluationService:
         return {"threads": torch.get_num_threads(), "device": str(self.device), "torch": torch.__version__}
 
     def train(self, job: EvaluationJob) -> TrainedNetwork:
+        """Train and test the job's network; ``--compile auto`` is resolved here, for this job's
+        training, and the training told the outcome, so the record says what ran."""
+        passes, _ = job.recipe.lr_schedule()
+        compiled = should_compile(self.options.compile, self.device, passes, len(job.training.labels))
+        mode = "on" if compiled else "off"
         start = time.perf_counter()
-        net, accuracy = train_and_test(job, self.device, self.options.show_progress, self.options.compile)
-        return TrainedNetwork(net, accuracy, time.perf_counter() - start)
+        net, accuracy = train_and_test(job, self.device, self.options.show_progress, mode)
+        return TrainedNetwork(net, accuracy, time.perf_counter() - start, mode)
 
     def write(
         self, config: RecordConfig, reading: Reading, training: TrainingSet, metrics: dict[str, float],
-        seconds: float,
+        trained: TrainedNetwork,
     ) -> Record:  # fmt: skip
         """The ``ok`` record of one trained network, written to the store."""
         record = Record(
-            config.to_dict(),
+            config.with_fields(compile=trained.compile).to_dict(),
             "ok",
             role=reading.role,
             label_parts=reading.label_parts,
@@ -63,7 +70,7 @@ class EvaluationService:
             storage=training.storage,
             budget=training.budget,
             learned_lr=training.lr,
-            wall_time_s={"distill": training.distill_wall_s, "evaluate": seconds},
+            wall_time_s={"distill": training.distill_wall_s, "evaluate": trained.seconds},
             buffer=training.buffer_key,
             runtime=self.runtime(),
             command=self.options.command,

@@ -1,11 +1,11 @@
 """Plans: what a fit and a cell are, computed once and handed to the engine's services.
 
 A :class:`FitPlan` is one buffer's fit: the data it is made from, the spec resolved for those classes
-and its strategy class, IPC, seed, budget and (where a store keeps it) its key. A :class:`CellPlan`
-is a suite's cell made concrete: the spec resolved for the whole dataset and its class, the data,
-the recipe of each network, and its units, each with its fits and record configs. Suites, ``distill``,
-the studies and the avalanche integration build plans; the buffer and evaluation services take them,
-so nothing is looked up or recomputed along the way.
+(with its strategy class, looked up once when the spec was resolved), IPC, seed, budget and (where a
+store keeps it) its key. A :class:`CellPlan` is a suite's cell made concrete: the spec resolved for
+the whole dataset and its class, the data, the recipe of each network, and its units, each with its
+fits and record configs. Suites, ``distill``, the studies and the avalanche integration build plans;
+the buffer and evaluation services take them, so nothing is looked up or recomputed along the way.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from benchmark.data.classdata import ClassData, Split
 from benchmark.results.config import RecordConfig
 from benchmark.results.frame import COMPONENT_KEYS
 from benchmark.spec import format_value
-from benchmark.strategy import ResolvedSpec, Strategy, strategy_class
+from benchmark.strategy import ResolvedSpec, Strategy
 from benchmark.training.recipe import EvalRecipe
 
 
@@ -26,11 +26,14 @@ from benchmark.training.recipe import EvalRecipe
 class FitPlan:
     data: ClassData
     resolved: ResolvedSpec
-    strategy: type[Strategy]
     ipc: int
     seed: int
     budget: Budget | None  # None: an unbudgeted strategy (``whole``)
     key: str | None = None  # the buffer's key in the store (decision 8); None outside a store
+
+    @property
+    def strategy(self) -> type[Strategy]:
+        return self.resolved.strategy
 
     def fit(self, context) -> Any:
         """The strategy's buffer for this plan (unstamped; :func:`benchmark.engine.buffers.fit_buffer`)."""
@@ -40,11 +43,11 @@ class FitPlan:
 def fit_plan(
     data: ClassData, resolved: ResolvedSpec, ipc: int, seed: int, key: str | None = None
 ) -> FitPlan:
-    """The plan of fitting ``resolved`` to ``data``: its strategy class looked up and its budget
-    (ipc × the data's classes × C·H·W) computed here, once."""
-    strategy = strategy_class(resolved.name)
-    budget = Budget(ipc, len(data.classes), data.image_shape) if strategy.budgeted else None
-    return FitPlan(data, resolved, strategy, ipc, seed, budget, key)
+    """The plan of fitting ``resolved`` to ``data``: its budget (ipc × the data's classes × C·H·W), for
+    a budgeted strategy (the class the spec was resolved with), computed here, once."""
+    budgeted = resolved.strategy.budgeted
+    budget = Budget(ipc, len(data.classes), data.image_shape) if budgeted else None
+    return FitPlan(data, resolved, ipc, seed, budget, key)
 
 
 @dataclass(frozen=True)
@@ -86,11 +89,14 @@ class CellPlan:
 
     cell: Any
     resolved: ResolvedSpec
-    strategy: type[Strategy]
     data: ClassData
     budget: Budget | None
     reading: Reading
     units: list[UnitPlan]
+
+    @property
+    def strategy(self) -> type[Strategy]:
+        return self.resolved.strategy
 
     @property
     def ipc(self) -> int:

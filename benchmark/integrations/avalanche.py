@@ -54,7 +54,7 @@ from benchmark.errors import UserInputError, first_line
 from benchmark.seeding import derive_seed
 from benchmark.seeding import generator as make_generator
 from benchmark.spec import parse_spec
-from benchmark.strategy import FitContext, ResolvedSpec, resolve, strategy_class
+from benchmark.strategy import FitContext, ResolvedSpec, resolve
 from benchmark.training.evaluate import soft_label_loss
 from benchmark.training.job import TrainingSet, joined_soft_labels
 
@@ -134,7 +134,7 @@ class DistilledMemory:
         self.spec = parse_spec(strategy)
         # resolved for every class now, to refuse a bad spec early; each experience resolves its own
         self.resolved: ResolvedSpec = resolve(self.spec, profile, dataset, ipc)
-        if not strategy_class(self.resolved.name).budgeted:
+        if not self.resolved.strategy.budgeted:
             raise UserInputError(
                 f"strategy {self.resolved.name!r} is unbudgeted and cannot build a memory; "
                 "choose a budgeted strategy such as random, herding or dm"
@@ -180,7 +180,9 @@ class DistilledMemory:
         context = FitContext(
             device=device, cache_root=self.cache_root, profile=self.profile, show_progress=self.show_progress
         )
-        resolved = resolve(self.spec, self.profile, self.dataset_name, ipc, len(data.classes))
+        resolved = resolve(
+            self.spec, self.profile, self.dataset_name, ipc, len(data.classes), self.resolved.strategy
+        )
         try:
             buffer = fit_buffer(fit_plan(data, resolved, ipc, seed), context, experience=len(self.buffers))
         except RuntimeError as error:  # e.g. a network too deep for the experience's image size

@@ -10,7 +10,9 @@ number reaches the tables' row keys, or says why it need not.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields, replace
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, fields, make_dataclass, replace
+from functools import cache
 from typing import Any
 
 # Where a field stands in a table:
@@ -22,6 +24,8 @@ PLACES = {
     "replicate": "an observation averaged into its cell (declared irrelevant to the row key)",
     "derived": "follows from other fields (the strategy from the spec, the evaluation seed from the "
     "buffer keys and the repeat)",
+    "runtime": "how the number was computed, not what it is of: written, never hashed into the record key "
+    "and never in a row key (declared irrelevant to both, like the thread count)",
 }
 NUMBER, TEXT, MAPPING = (int, float), (str,), (dict,)
 
@@ -29,8 +33,10 @@ NUMBER, TEXT, MAPPING = (int, float), (str,), (dict,)
 def _field(place: str, kinds: tuple[type, ...], *, always: bool = True, column: bool = True) -> Any:
     """A config field: its ``place`` (:data:`PLACES`), the JSON types it takes, whether its key is
     hashed when it is None (``always``: the fields every record has held; the others only when set,
-    so adding one keeps the keys of older configs) and whether it is a column of the records frame."""
-    return field(default=None, metadata={"place": place, "kinds": kinds, "always": always, "column": column})
+    so adding one keeps the keys of older configs) and whether it is a column of the records frame.
+    A ``runtime`` field is written when set and never hashed (:func:`keyed`)."""
+    metadata = {"place": place, "kinds": kinds, "always": always, "column": column}
+    return field(default=None, metadata=metadata)
 
 
 @dataclass(frozen=True)
@@ -58,9 +64,15 @@ class RecordConfig:
     # an outside set's value space and content digest (benchmark/external.py)
     values: str | None = _field("setting", TEXT, always=False, column=False)
     set_sha256: str | None = _field("setting", TEXT, always=False, column=False)
+    # ``--compile`` as it ran: on | off (auto resolved; None: written before records said). Runtime,
+    # not a setting: compiled and eager training agree to rounding, as two thread counts do, far below
+    # the spread over seeds; a setting would split a resumed run's rows into old and new records, and
+    # a key would make ``run`` redo every record written before (docs/decisions.md decision 7).
+    compile: str | None = _field("runtime", TEXT, always=False)
 
     def to_dict(self) -> dict[str, Any]:
-        """The record's ``config``: the hashed form, optional fields only when set."""
+        """The record's ``config`` as written, optional fields only when set (:func:`keyed`: the part
+        its key hashes)."""
         described = asdict(self)
         return {
             f.name: described[f.name]
@@ -74,20 +86,70 @@ class RecordConfig:
         its seed) are left to the dict."""
         return cls(**{name: config.get(name) for name in FIELDS})
 
-    def with_fields(self, **changes: Any) -> RecordConfig:
-        """A copy with ``changes`` (a unit's fields); an unknown name is an error, not a silent key."""
-        unknown = sorted(set(changes) - set(FIELDS))
+    def with_fields(self, declared: Mapping[str, str] | None = None, /, **changes: Any) -> RecordConfig:
+        """A copy with ``changes`` (a unit's fields). ``declared``: the suite's own fields (its
+        ``record_fields``, name → place), accepted beside the built-in ones; any other name is an
+        error, not a silent key."""
+        own = {f.name: f.metadata["place"] for f in fields(self) if f.name not in FIELDS}
+        declared = own | dict(declared or {})
+        unknown = sorted(set(changes) - set(FIELDS) - set(declared))
         if unknown:
-            raise TypeError(f"RecordConfig has no field {', '.join(unknown)}")
-        return replace(self, **changes)
+            names = ", ".join(unknown)
+            raise TypeError(
+                f"RecordConfig has no field {names}; a suite adds its own by declaring each with its place "
+                f"in its class attribute record_fields, e.g. record_fields = {{{unknown[0]!r}: 'setting'}}"
+            )
+        if not set(changes) - set(FIELDS) and not own:
+            return replace(self, **changes)
+        extended = _extended(tuple(sorted(declared.items())))
+        return extended(**{f.name: getattr(self, f.name) for f in fields(self)} | changes)
 
 
 FIELDS = {f.name: f for f in fields(RecordConfig)}
+UNKEYED = frozenset(name for name, f in FIELDS.items() if f.metadata["place"] == "runtime")
+
+
+def keyed(config: dict[str, Any]) -> dict[str, Any]:
+    """The part of a record's config its key hashes (decision 7): all of it but the runtime fields."""
+    return {name: value for name, value in config.items() if name not in UNKEYED}
+
+
+# A suite's own record fields may stand where the tables read them from the record alone: a setting
+# (its row label names it where records differ) or a replicate (averaged into its cell).
+SUITE_PLACES = ("setting", "replicate")
+DECLARED: dict[str, str] = {}  # every suite's own record fields in this process → their place
+
+
+def declare_fields(suite: str, declared: Mapping[str, str]) -> None:
+    """Take a suite's own record fields (name → place), checked: a new name, a place of
+    :data:`SUITE_PLACES`, and the place any other suite gave the same name."""
+    for name, place in declared.items():
+        if name in FIELDS:
+            raise TypeError(f"suite {suite!r} declares {name!r}, a field every record has; rename it")
+        if place not in SUITE_PLACES:
+            raise TypeError(
+                f"suite {suite!r} declares record field {name!r} as {place!r}; a suite's own field is a "
+                f"{' or a '.join(SUITE_PLACES)}"
+            )
+        if DECLARED.setdefault(name, place) != place:
+            raise TypeError(
+                f"suite {suite!r} declares record field {name!r} as a {place}, another suite as a "
+                f"{DECLARED[name]}; rename it"
+            )
+
+
+@cache
+def _extended(declared: tuple[tuple[str, str], ...]) -> type[RecordConfig]:
+    """RecordConfig with a suite's own fields: optional (hashed only when set), not frame columns."""
+    extra = [(name, Any, _field(place, (str, int, float, dict, list), always=False, column=False))
+             for name, place in declared]  # fmt: skip
+    return make_dataclass("RecordConfig", extra, bases=(RecordConfig,), frozen=True)
 
 
 def fields_at(place: str) -> list[str]:
-    """The config fields of one place, in declaration order."""
-    return [name for name, f in FIELDS.items() if f.metadata["place"] == place]
+    """The config fields of one place, in declaration order (the suites' own after the built-in ones)."""
+    built_in = [name for name, f in FIELDS.items() if f.metadata["place"] == place]
+    return built_in + [name for name, at in DECLARED.items() if at == place]
 
 
 FRAME_COLUMNS = [name for name, f in FIELDS.items() if f.metadata["column"]]

@@ -25,7 +25,7 @@ from typing import Any
 
 import benchmark
 from benchmark.cache import cache_key
-from benchmark.results.config import CONFIG_TYPES, RecordConfig
+from benchmark.results.config import CONFIG_TYPES, RecordConfig, keyed
 
 STATUSES = ("ok", "failed", "does_not_fit")
 # The roles of the built-in strategies not ``method``, for records written before records carried
@@ -43,7 +43,7 @@ def record_key(config: dict[str, Any] | RecordConfig, code: dict[str, Any] | Non
     if isinstance(config, RecordConfig):
         config = config.to_dict()
     code = code or {}
-    return cache_key("record", config, code.get("version"), code.get("cache_version"))
+    return cache_key("record", keyed(config), code.get("version"), code.get("cache_version"))
 
 
 @cache

@@ -36,10 +36,10 @@ from benchmark.nets import convnet_for
 from benchmark.options import RunOptions
 from benchmark.profiles import Profile
 from benchmark.registries import DATASETS, NETWORKS
-from benchmark.results.config import RecordConfig
+from benchmark.results.config import RecordConfig, declare_fields
 from benchmark.seeding import derive_seed
 from benchmark.spec import canonical, format_value, parse_spec
-from benchmark.strategy import ResolvedSpec, strategy_class
+from benchmark.strategy import ResolvedSpec, Strategy
 from benchmark.training.job import EvaluationJob, TrainingSet
 from benchmark.training.recipe import EvalRecipe
 
@@ -144,6 +144,13 @@ class Suite:
     name: ClassVar[str] = ""
     defaults: ClassVar[dict[str, dict[str, Any]]] = {}  # profile → settings, incl. "recipes"
     table: ClassVar[TableSpec] = TableSpec()
+    # The suite's own record fields (a unit's ``fields`` beyond RecordConfig's) → their place:
+    # ``setting`` or ``replicate`` (benchmark/results/config.py: SUITE_PLACES).
+    record_fields: ClassVar[dict[str, str]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        declare_fields(cls.name or cls.__name__, cls.record_fields)
 
     def __init__(self, options: RunOptions, profile: Profile, engine: Engine):
         self.options = options
@@ -176,10 +183,13 @@ class Suite:
         for network in self.settings["networks"]:
             NETWORKS.get(network)
         for cell in cells:
-            self.resolve(cell)
+            self.check_cell(cell, self.resolve(cell))
         self.check_networks()
         self.check_class_sizes(cells)
         return cells
+
+    def check_cell(self, cell: Cell, resolved: ResolvedSpec) -> None:
+        """A suite's own refusal of a cell, one line before any work (none by default)."""
 
     def check_networks(self) -> None:
         """Each network, built with its recipe's options, must take each dataset's images: one
@@ -224,20 +234,23 @@ class Suite:
     def describe_cell(self, cell: Cell) -> str:
         return f"{cell.spec} ipc={cell.ipc} seed={cell.seed}"
 
-    def resolve(self, cell: Cell, classes: int | None = None) -> ResolvedSpec:
+    def resolve(
+        self, cell: Cell, classes: int | None = None, strategy: type[Strategy] | None = None
+    ) -> ResolvedSpec:
         """The cell's spec resolved for a fit of ``classes`` (None: every class of the dataset); under
         ``--eval-recipe original`` with the values the strategy's published recipe sets for
         distillation (its ``spec``, e.g. experts trained as its code trains them) beneath those the
-        spec gives."""
-        resolved = self.engine.buffers.resolve(cell.spec, cell.dataset, cell.ipc, classes)
+        spec gives. ``strategy``: the spec's class where the caller holds it (looked up once a cell)."""
+        resolved = self.engine.buffers.resolve(cell.spec, cell.dataset, cell.ipc, classes, strategy=strategy)
         published = self.original(resolved, cell.dataset, cell.ipc).get("spec") or {}
         suite = self.settings_for(resolved)
         if not published and not suite:
             return resolved
         given = parse_spec(cell.spec)
         return self.engine.buffers.resolve(
-            canonical(given.name, suite | published | given.params), cell.dataset, cell.ipc, classes
-        )
+            canonical(given.name, suite | published | given.params), cell.dataset, cell.ipc, classes,
+            strategy=resolved.strategy,
+        )  # fmt: skip
 
     def settings_for(self, resolved: ResolvedSpec) -> dict[str, Any]:
         """The suite's own spec values for a strategy (beneath the spec's, above its presets): those
@@ -260,7 +273,7 @@ class Suite:
         """The strategy's published recipe when ``--eval-recipe original`` asks for it, else {}."""
         if self.options.selection.eval_recipe != "original":
             return {}
-        return dict(strategy_class(resolved.name).original_recipe(resolved.config, dataset, ipc) or {})
+        return dict(resolved.strategy.original_recipe(resolved.config, dataset, ipc) or {})
 
     def preprocessing(self, dataset: str, resolved: ResolvedSpec, ipc: int) -> str:
         """The suite's (else the profile's) preprocessing of ``dataset``, or the method's own under
@@ -291,7 +304,7 @@ class Suite:
         common_lr = {} if eval_lr is None else {"lr": eval_lr, "use_buffer_lr": False}
         if resolved is None:
             return EvalRecipe.from_settings(settings | common_lr)
-        fixed = strategy_class(resolved.name).fixed_recipe(self.profile.name)
+        fixed = resolved.strategy.fixed_recipe(self.profile.name)
         if fixed is not None:
             return EvalRecipe.from_settings(settings | fixed | common_lr)
         original = self.original(resolved, dataset, ipc)
@@ -330,12 +343,11 @@ class Suite:
         for unit in self.units(cell, resolved):
             for part in unit.parts:
                 if id(part) not in planned:
-                    planned[id(part)] = buffers.plan(
-                        part, self.resolve(cell, len(part.classes)), cell.ipc, cell.seed
-                    )
+                    part_resolved = self.resolve(cell, len(part.classes), resolved.strategy)
+                    planned[id(part)] = buffers.plan(part, part_resolved, cell.ipc, cell.seed)
             units.append(self.unit_plan(cell, unit, [planned[id(part)] for part in unit.parts]))
-        reading = Reading.of(whole.strategy, resolved)
-        return CellPlan(cell, resolved, whole.strategy, whole.data, whole.budget, reading, units)
+        reading = Reading.of(resolved.strategy, resolved)
+        return CellPlan(cell, resolved, whole.data, whole.budget, reading, units)
 
     def unit_plan(self, cell: Cell, unit: Unit, fits: list[FitPlan]) -> UnitPlan:
         """A unit's fits, the recipe of each network (for the spec its records name: the last fit's)
@@ -351,7 +363,7 @@ class Suite:
             dataset=cell.dataset, preprocessing=unit.data.preprocessing, suite=self.name,
             profile=self.profile.name, spec=resolved.canonical, strategy=resolved.name, ipc=cell.ipc,
             distill_seed=cell.seed,
-        ).with_fields(**unit.fields)  # fmt: skip
+        ).with_fields(self.record_fields, **unit.fields)  # fmt: skip
         configs = [
             replace(
                 base, network=network, eval_recipe=recipe.describe(), repeat=repeat,
@@ -394,4 +406,4 @@ class Suite:
                 except Exception as error:  # a network that fails to train is one failed record
                     evaluation.write_error(config, plan.reading, training, error)
                     continue
-                evaluation.write(config, plan.reading, training, metrics, trained.seconds)
+                evaluation.write(config, plan.reading, training, metrics, trained)

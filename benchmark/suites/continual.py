@@ -24,8 +24,7 @@ from benchmark.engine.plan import UnitPlan
 from benchmark.errors import UserInputError
 from benchmark.results.config import fields_at
 from benchmark.results.frame import missing, worst_status
-from benchmark.spec import parse_spec
-from benchmark.strategy import ResolvedSpec, strategy_class
+from benchmark.strategy import ResolvedSpec
 from benchmark.suites.base import Cell, Suite, TableSpec, Unit
 from benchmark.training.evaluate import per_class_subset, test_accuracy
 from benchmark.training.job import EvaluationJob, TrainingSet, joined_soft_labels
@@ -156,14 +155,16 @@ class ContinualSuite(Suite):
         },
     }  # fmt: skip
 
+    def check_cell(self, cell: Cell, resolved: ResolvedSpec) -> None:
+        """A memory is built from budgets: an unbudgeted strategy has none."""
+        if not resolved.strategy.budgeted:
+            raise UserInputError(
+                f"the continual suite builds memories from per-step budgets; {cell.spec!r} is "
+                "unbudgeted (it stores the whole training set); choose budgeted strategies"
+            )
+
     def cells(self) -> list[StreamCell]:
         cells = super().cells()
-        for cell in cells:  # a memory is built from budgets: an unbudgeted strategy has none
-            if not strategy_class(parse_spec(cell.spec).name).budgeted:
-                raise UserInputError(
-                    f"the continual suite builds memories from per-step budgets; {cell.spec!r} is "
-                    "unbudgeted (it stores the whole training set); choose budgeted strategies"
-                )
         return [
             StreamCell(cell.dataset, cell.spec, cell.ipc, cell.seed, order)
             for cell in cells
