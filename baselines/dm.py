@@ -14,6 +14,7 @@ from typing import Any
 
 import torch
 
+from baselines.searched import searched_quick
 from benchmark.augment.dsa import DSA
 from benchmark.augment.dsa import check_setting as check_dsa
 from benchmark.data.classdata import ClassData
@@ -109,7 +110,9 @@ class DMStrategy(DistillationStrategy):
         preset = super().presets(profile, dataset, ipc, given)
         if profile == "paper":
             return preset | {"iterations": 20000, "lr_img": 10.0 if ipc >= 100 else 1.0}
-        return preset | {"iterations": 3 if profile == "smoke" else 200}
+        if profile == "smoke":
+            return preset | {"iterations": 3}
+        return preset | {"iterations": 200} | searched_quick(cls.name, dataset, ipc)
 
     @classmethod
     def original_recipe(cls, config: dict[str, Any], dataset: str, ipc: int) -> dict[str, Any] | None:

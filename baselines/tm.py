@@ -37,6 +37,7 @@ import torch.nn.functional as F
 from torch.func import functional_call
 
 from baselines.experts import ExpertRecipe, build_experts, build_network, dsa_families, load_snapshots
+from baselines.searched import searched_quick
 from benchmark.augment.dsa import DSA
 from benchmark.augment.dsa import check_setting as check_dsa
 from benchmark.data.classdata import ClassData
@@ -400,11 +401,6 @@ class TrajectoryMatching(Objective):
 
 # ---- the registered strategy: pixels × TM ----------------------------------------------------
 
-# Quick-profile cells where an equal search on the validation split chose other knobs than the quick
-# preset (docs/studies/fair-search.md: twelve trials, the best three confirmed on a second seed).
-SEARCHED_QUICK = {("fashion_mnist", 1): {"syn_steps": 40}}  # trial tm-08
-
-
 class TMStrategy(DistillationStrategy):
     """Trajectory matching on pixels (Cazenavette et al., CVPR 2022)."""
 
@@ -421,7 +417,7 @@ class TMStrategy(DistillationStrategy):
         # quick: 150 iterations of 10 student steps on a narrow ConvNet (see baselines.tm presets).
         if profile == "smoke":
             return preset | {"iterations": 3, "lr_img": 100.0}
-        return preset | {"iterations": 150, "lr_img": 100.0} | SEARCHED_QUICK.get((dataset, ipc), {})
+        return preset | {"iterations": 150, "lr_img": 100.0} | searched_quick(cls.name, dataset, ipc)
 
     @classmethod
     def original_recipe(cls, config: dict[str, Any], dataset: str, ipc: int) -> dict[str, Any] | None:

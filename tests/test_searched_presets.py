@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 from script_modules import load_script
 
+from baselines.searched import SEARCHED_QUICK
 from benchmark.spec import parse_spec
 from benchmark.strategy import resolve
 
@@ -13,22 +14,44 @@ ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "studies" / "fair-search-data"
 
 
+def quick(spec: str, dataset: str = "fashion_mnist", ipc: int = 1) -> dict:
+    return resolve(parse_spec(spec), "quick", dataset, ipc).config
+
+
 def test_pixel_tm_at_fashion_mnist_ipc_1_quick_runs_the_searched_syn_steps():
-    config = resolve(parse_spec("tm"), "quick", "fashion_mnist", 1).config
+    config = quick("tm")
     assert (config["syn_steps"], config["iterations"], config["lr_img"]) == (40, 150, 100.0)
     assert (config["lr_init"], config["max_start"], config["expert_epochs"]) == (0.01, 4, 2)
+
+
+def test_pixel_dm_at_fashion_mnist_ipc_1_quick_runs_the_searched_iterations():
+    config = quick("dm")
+    assert (config["iterations"], config["lr_img"], config["batch_real"]) == (2000, 1.0, 64)
 
 
 @pytest.mark.parametrize(("spec", "dataset", "ipc"), [("tm", "fashion_mnist", 10), ("tm", "cifar10", 1),
                                                      ("speed", "fashion_mnist", 1)])  # fmt: skip
 def test_other_cells_and_speed_keep_their_syn_steps(spec, dataset, ipc):
-    assert resolve(parse_spec(spec), "quick", dataset, ipc).config["syn_steps"] == 10
+    assert quick(spec, dataset, ipc)["syn_steps"] == 10
 
 
-def test_the_preset_is_what_the_recorded_trials_select():
+@pytest.mark.parametrize(("dataset", "ipc"), [("fashion_mnist", 10), ("fashion_mnist", 3), ("cifar10", 1)])
+def test_other_dm_cells_keep_their_iterations(dataset, ipc):
+    assert quick("dm", dataset, ipc)["iterations"] == 200
+
+
+def test_speed_with_the_dm_objective_keeps_its_own_iterations():
+    assert quick("speed:objective=dm")["iterations"] == 1000
+
+
+def test_an_explicit_knob_still_wins_over_the_searched_one():
+    assert quick("dm:iterations=200")["iterations"] == 200
+    assert quick("tm:syn_steps=10")["syn_steps"] == 10
+
+
+@pytest.mark.parametrize("method", sorted(SEARCHED_QUICK))
+def test_each_preset_is_what_the_recorded_trials_select(method):
     search = load_script("studies/fair_search.py", "fair_search")
-    chosen, status = search.selection(search.load_results(DATA), "tm")
-    assert status == "final" and chosen["trial"] == "tm-08" and chosen["overrides"] == {"syn_steps": 40}
-    from baselines.tm import SEARCHED_QUICK
-
-    assert SEARCHED_QUICK[("fashion_mnist", 1)] == chosen["overrides"]
+    chosen, status = search.selection(search.load_results(DATA), method)
+    assert status == "final"
+    assert SEARCHED_QUICK[method] == {("fashion_mnist", 1): chosen["overrides"]}
