@@ -27,6 +27,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from baselines.searched import searched_quick
 from benchmark.augment.dsa import DSA
 from benchmark.augment.dsa import check_setting as check_dsa
 from benchmark.data.classdata import ClassData
@@ -188,7 +189,8 @@ class DCStrategy(DistillationStrategy):
 
     @classmethod
     def presets(cls, profile: str, dataset: str, ipc: int, given: dict[str, Any]) -> dict[str, Any]:
-        return super().presets(profile, dataset, ipc, given) | _gradient_matching_presets(profile, ipc)
+        preset = super().presets(profile, dataset, ipc, given) | _gradient_matching_presets(profile, ipc)
+        return preset | searched_quick(cls.name, dataset, ipc) if profile == "quick" else preset
 
     @classmethod
     def original_recipe(cls, config: dict[str, Any], dataset: str, ipc: int) -> dict[str, Any] | None:

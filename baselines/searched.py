@@ -14,6 +14,7 @@ from typing import Any
 SEARCHED_QUICK: dict[str, dict[tuple[str, int], dict[str, Any]]] = {
     "tm": {("fashion_mnist", 1): {"syn_steps": 40}},  # trial tm-08
     "dm": {("fashion_mnist", 1): {"iterations": 2000}},  # trial dm-08
+    "dsa": {("fashion_mnist", 1): {"iterations": 1000}},  # trial dsa-05
 }
 
 

@@ -35,9 +35,20 @@ def test_other_cells_and_speed_keep_their_syn_steps(spec, dataset, ipc):
     assert quick(spec, dataset, ipc)["syn_steps"] == 10
 
 
+def test_pixel_dsa_at_fashion_mnist_ipc_1_quick_runs_the_searched_iterations():
+    config = quick("dsa")
+    assert (config["iterations"], config["lr_img"]) == (1000, 0.1)
+    assert (config["outer_loop"], config["inner_loop"]) == (1, 1)
+
+
+@pytest.mark.parametrize("method", ["dm", "dsa", "dc"])
 @pytest.mark.parametrize(("dataset", "ipc"), [("fashion_mnist", 10), ("fashion_mnist", 3), ("cifar10", 1)])
-def test_other_dm_cells_keep_their_iterations(dataset, ipc):
-    assert quick("dm", dataset, ipc)["iterations"] == 200
+def test_other_cells_keep_their_iterations(method, dataset, ipc):
+    assert quick(method, dataset, ipc)["iterations"] == 200
+
+
+def test_dc_was_not_searched_and_keeps_its_preset():
+    assert quick("dc")["iterations"] == 200
 
 
 def test_speed_with_the_dm_objective_keeps_its_own_iterations():
@@ -47,6 +58,7 @@ def test_speed_with_the_dm_objective_keeps_its_own_iterations():
 def test_an_explicit_knob_still_wins_over_the_searched_one():
     assert quick("dm:iterations=200")["iterations"] == 200
     assert quick("tm:syn_steps=10")["syn_steps"] == 10
+    assert quick("dsa:iterations=200")["iterations"] == 200
 
 
 @pytest.mark.parametrize("method", sorted(SEARCHED_QUICK))
