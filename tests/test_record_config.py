@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
-from dataclasses import fields
+from dataclasses import fields, replace
 from pathlib import Path
 
 import pytest
@@ -60,7 +60,7 @@ CHANGED = {  # a value other than the run's for each field
     "spec": "random:extra=1", "strategy": "other", "ipc": 7, "network": "MLP",
     "eval_recipe": {"precision": "bf16"}, "step": 9, "steps": 4, "class_order": 5, "distill_seed": 3,
     "repeat": 2, "eval_seed": 11, "corruptions": {"severities": [1]}, "values": "uint8", "set_sha256": "ab",
-    "compile": "on",
+    "compile": "on", "suite_fields": {"noise": 0.5},
 }  # fmt: skip
 
 
@@ -181,7 +181,7 @@ def toy_suites():
         name = "noisy"
         defaults = {"smoke": {"datasets": ["digits"], "strategies": ["random"], "ipc": [1], "seeds": [0],
                               "networks": ["ConvNet"], "repeats": 1}}  # fmt: skip
-        record_fields = {"noise": "setting"}
+        record_fields = ("noise",)
 
         def units(self, cell, resolved):
             data = self.data(cell.dataset, resolved, cell.ipc)
@@ -189,7 +189,7 @@ def toy_suites():
 
     class UndeclaredSuite(NoisySuite):
         name = "undeclared"
-        record_fields = {}
+        record_fields = ()
 
     return NoisySuite, UndeclaredSuite
 
@@ -200,26 +200,37 @@ def test_a_suite_declares_its_own_record_fields_and_an_undeclared_one_is_refused
     from benchmark.profiles import load_profile
 
     noisy, undeclared = toy_suites()
-    assert "noise" in fields_at("setting")
     profile = load_profile("smoke")
     options = RunOptions(profile="smoke", output_dir=tmp_path, device="cpu", show_progress=False)
     suite = noisy(options, profile, Engine(options.engine, profile))
     (cell,) = suite.cells()
     configs = [unit.configs[0] for unit in suite.plan(cell).units]
-    assert [c.to_dict()["noise"] for c in configs] == [0.0, 0.5]
-    assert configs[0].to_dict() | {"noise": 0.5} == configs[1].to_dict()
+    assert [c.to_dict()["suite_fields"] for c in configs] == [{"noise": 0.0}, {"noise": 0.5}]
     assert record_key(configs[0]) != record_key(configs[1])  # a setting: part of the identity
-    from benchmark.results.frame import records_frame
-
-    records = [Record(c, "ok", metrics={"accuracy": 0.5}, role="reference", label_parts=[]) for c in configs]
-    assert set(records_frame(records)["label"]) == {"random [noise=0.0]", "random [noise=0.5]"}  # two rows
     plain = configs[0].to_dict()
-    del plain["noise"]
+    del plain["suite_fields"]
     assert RecordConfig.from_dict(plain).to_dict() == plain  # without the field: a built-in config
+    assert RecordConfig.from_dict(configs[0].to_dict()) == configs[0]  # the typed view keeps it
     refused = undeclared(options, profile, Engine(options.engine, profile))
-    with pytest.raises(TypeError, match=r"no field noise; .*record_fields = \{'noise': 'setting'\}"):
+    with pytest.raises(TypeError, match=r"record field 'noise'.*record_fields = \('noise',\)"):
         refused.plan(cell)
     with pytest.raises(TypeError, match="declares 'ipc', a field every record has"):
-        type("Clash", (noisy,), {"name": "clash", "record_fields": {"ipc": "setting"}})
-    with pytest.raises(TypeError, match="'noise' as 'cell'; a suite's own field is a setting or a replicate"):
-        type("Elsewhere", (noisy,), {"name": "elsewhere", "record_fields": {"noise": "cell"}})
+        type("Clash", (noisy,), {"name": "clash", "record_fields": ("ipc",)})
+
+
+def test_a_suites_own_settings_split_rows_from_the_record_alone():
+    """Reading needs no suite class: two records that differ only in a suite's own setting are two
+    rows in a process where that suite was never defined."""
+    from benchmark.results.frame import records_frame
+
+    base = RecordConfig(dataset="digits", suite="noisy", profile="smoke", spec="random", strategy="random",
+                        ipc=1, network="ConvNet", distill_seed=0, repeat=0)  # fmt: skip
+    records = [
+        Record(replace(base, suite_fields={"noise": level}), "ok", metrics={"accuracy": accuracy},
+               role="reference", label_parts=[])  # fmt: skip
+        for level, accuracy in ((0.0, 0.9), (0.5, 0.3))
+    ]
+    frame = records_frame(records)
+    assert dict(zip(frame["label"], frame["value"], strict=True)) == {
+        "random [noise=0.0]": 0.9, "random [noise=0.5]": 0.3,
+    }  # fmt: skip

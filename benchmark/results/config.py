@@ -10,9 +10,7 @@ number reaches the tables' row keys, or says why it need not.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field, fields, make_dataclass, replace
-from functools import cache
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
 # Where a field stands in a table:
@@ -64,7 +62,11 @@ class RecordConfig:
     # an outside set's value space and content digest (benchmark/external.py)
     values: str | None = _field("setting", TEXT, always=False, column=False)
     set_sha256: str | None = _field("setting", TEXT, always=False, column=False)
-    # ``--compile`` as it ran: on | off (auto resolved; None: written before records said). Runtime,
+    # a suite's own settings (its class's ``record_fields``), name → value: each one is read as a
+    # setting from the record alone, as the recipe's keys are
+    suite_fields: dict[str, Any] | None = _field("setting", MAPPING, always=False, column=False)
+    # ``--compile`` as the training started: on | off (auto resolved; a compilation that fails warns and
+    # trains eagerly; None: written before records said). Runtime,
     # not a setting: compiled and eager training agree to rounding, as two thread counts do, far below
     # the spread over seeds; a setting would split a resumed run's rows into old and new records, and
     # a key would make ``run`` redo every record written before (docs/decisions.md decision 7).
@@ -86,23 +88,12 @@ class RecordConfig:
         its seed) are left to the dict."""
         return cls(**{name: config.get(name) for name in FIELDS})
 
-    def with_fields(self, declared: Mapping[str, str] | None = None, /, **changes: Any) -> RecordConfig:
-        """A copy with ``changes`` (a unit's fields). ``declared``: the suite's own fields (its
-        ``record_fields``, name → place), accepted beside the built-in ones; any other name is an
-        error, not a silent key."""
-        own = {f.name: f.metadata["place"] for f in fields(self) if f.name not in FIELDS}
-        declared = own | dict(declared or {})
-        unknown = sorted(set(changes) - set(FIELDS) - set(declared))
+    def with_fields(self, **changes: Any) -> RecordConfig:
+        """A copy with ``changes`` (a unit's fields); an unknown name is an error, not a silent key."""
+        unknown = sorted(set(changes) - set(FIELDS))
         if unknown:
-            names = ", ".join(unknown)
-            raise TypeError(
-                f"RecordConfig has no field {names}; a suite adds its own by declaring each with its place "
-                f"in its class attribute record_fields, e.g. record_fields = {{{unknown[0]!r}: 'setting'}}"
-            )
-        if not set(changes) - set(FIELDS) and not own:
-            return replace(self, **changes)
-        extended = _extended(tuple(sorted(declared.items())))
-        return extended(**{f.name: getattr(self, f.name) for f in fields(self)} | changes)
+            raise TypeError(f"RecordConfig has no field {', '.join(unknown)}")
+        return replace(self, **changes)
 
 
 FIELDS = {f.name: f for f in fields(RecordConfig)}
@@ -114,42 +105,9 @@ def keyed(config: dict[str, Any]) -> dict[str, Any]:
     return {name: value for name, value in config.items() if name not in UNKEYED}
 
 
-# A suite's own record fields may stand where the tables read them from the record alone: a setting
-# (its row label names it where records differ) or a replicate (averaged into its cell).
-SUITE_PLACES = ("setting", "replicate")
-DECLARED: dict[str, str] = {}  # every suite's own record fields in this process → their place
-
-
-def declare_fields(suite: str, declared: Mapping[str, str]) -> None:
-    """Take a suite's own record fields (name → place), checked: a new name, a place of
-    :data:`SUITE_PLACES`, and the place any other suite gave the same name."""
-    for name, place in declared.items():
-        if name in FIELDS:
-            raise TypeError(f"suite {suite!r} declares {name!r}, a field every record has; rename it")
-        if place not in SUITE_PLACES:
-            raise TypeError(
-                f"suite {suite!r} declares record field {name!r} as {place!r}; a suite's own field is a "
-                f"{' or a '.join(SUITE_PLACES)}"
-            )
-        if DECLARED.setdefault(name, place) != place:
-            raise TypeError(
-                f"suite {suite!r} declares record field {name!r} as a {place}, another suite as a "
-                f"{DECLARED[name]}; rename it"
-            )
-
-
-@cache
-def _extended(declared: tuple[tuple[str, str], ...]) -> type[RecordConfig]:
-    """RecordConfig with a suite's own fields: optional (hashed only when set), not frame columns."""
-    extra = [(name, Any, _field(place, (str, int, float, dict, list), always=False, column=False))
-             for name, place in declared]  # fmt: skip
-    return make_dataclass("RecordConfig", extra, bases=(RecordConfig,), frozen=True)
-
-
 def fields_at(place: str) -> list[str]:
-    """The config fields of one place, in declaration order (the suites' own after the built-in ones)."""
-    built_in = [name for name, f in FIELDS.items() if f.metadata["place"] == place]
-    return built_in + [name for name, at in DECLARED.items() if at == place]
+    """The config fields of one place, in declaration order."""
+    return [name for name, f in FIELDS.items() if f.metadata["place"] == place]
 
 
 FRAME_COLUMNS = [name for name, f in FIELDS.items() if f.metadata["column"]]

@@ -70,6 +70,8 @@ def _setting(config: dict[str, Any], defaults: dict[str, Any]) -> dict[str, str]
             recipe = defaults | dict(config.get(name) or {})
             recipe.pop("name", None)  # suite or original: the label already says it
             values |= recipe
+        elif name == "suite_fields":  # a suite's own settings, each on its own
+            values |= dict(config.get(name) or {})
         else:
             values[name] = config.get(name)
     return {

@@ -36,7 +36,7 @@ from benchmark.nets import convnet_for
 from benchmark.options import RunOptions
 from benchmark.profiles import Profile
 from benchmark.registries import DATASETS, NETWORKS
-from benchmark.results.config import RecordConfig, declare_fields
+from benchmark.results.config import FIELDS, RecordConfig
 from benchmark.seeding import derive_seed
 from benchmark.spec import canonical, format_value, parse_spec
 from benchmark.strategy import ResolvedSpec, Strategy
@@ -144,13 +144,16 @@ class Suite:
     name: ClassVar[str] = ""
     defaults: ClassVar[dict[str, dict[str, Any]]] = {}  # profile → settings, incl. "recipes"
     table: ClassVar[TableSpec] = TableSpec()
-    # The suite's own record fields (a unit's ``fields`` beyond RecordConfig's) → their place:
-    # ``setting`` or ``replicate`` (benchmark/results/config.py: SUITE_PLACES).
-    record_fields: ClassVar[dict[str, str]] = {}
+    # The suite's own record fields (names in a unit's ``fields`` beyond RecordConfig's): settings,
+    # written under the record's ``suite_fields`` so that reading the record needs no suite.
+    record_fields: ClassVar[tuple[str, ...]] = ()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        declare_fields(cls.name or cls.__name__, cls.record_fields)
+        taken = sorted(set(cls.record_fields) & set(FIELDS))
+        if taken:
+            raise TypeError(f"suite {cls.name or cls.__name__!r} declares {taken[0]!r}, a field every record "
+                            "has; rename it")  # fmt: skip
 
     def __init__(self, options: RunOptions, profile: Profile, engine: Engine):
         self.options = options
@@ -349,6 +352,20 @@ class Suite:
         reading = Reading.of(resolved.strategy, resolved)
         return CellPlan(cell, resolved, whole.data, whole.budget, reading, units)
 
+    def split_fields(self, given: dict[str, Any]) -> dict[str, Any]:
+        """A unit's record fields as RecordConfig takes them: the built-in ones as they are, the
+        suite's own (declared in ``record_fields``) under ``suite_fields``; an undeclared one refused."""
+        own = {name: value for name, value in given.items() if name not in FIELDS}
+        undeclared = sorted(set(own) - set(self.record_fields))
+        if undeclared:
+            raise TypeError(
+                f"suite {self.name!r} gives record field {undeclared[0]!r}, which neither RecordConfig nor "
+                f"the suite declares; add it to the suite's record_fields, e.g. record_fields = "
+                f"({undeclared[0]!r},)"
+            )
+        built_in = {name: value for name, value in given.items() if name in FIELDS}
+        return built_in | ({"suite_fields": dict(sorted(own.items()))} if own else {})
+
     def unit_plan(self, cell: Cell, unit: Unit, fits: list[FitPlan]) -> UnitPlan:
         """A unit's fits, the recipe of each network (for the spec its records name: the last fit's)
         and one record config per network × repeat; repeat r's evaluation seed derives from the
@@ -363,7 +380,7 @@ class Suite:
             dataset=cell.dataset, preprocessing=unit.data.preprocessing, suite=self.name,
             profile=self.profile.name, spec=resolved.canonical, strategy=resolved.name, ipc=cell.ipc,
             distill_seed=cell.seed,
-        ).with_fields(self.record_fields, **unit.fields)  # fmt: skip
+        ).with_fields(**self.split_fields(unit.fields))  # fmt: skip
         configs = [
             replace(
                 base, network=network, eval_recipe=recipe.describe(), repeat=repeat,
