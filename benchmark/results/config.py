@@ -33,8 +33,7 @@ def _field(place: str, kinds: tuple[type, ...], *, always: bool = True, column: 
     hashed when it is None (``always``: the fields every record has held; the others only when set,
     so adding one keeps the keys of older configs) and whether it is a column of the records frame.
     A ``runtime`` field is written when set and never hashed (:func:`keyed`)."""
-    metadata = {"place": place, "kinds": kinds, "always": always, "column": column}
-    return field(default=None, metadata=metadata)
+    return field(default=None, metadata={"place": place, "kinds": kinds, "always": always, "column": column})
 
 
 @dataclass(frozen=True)
@@ -66,10 +65,10 @@ class RecordConfig:
     # setting from the record alone, as the recipe's keys are
     suite_fields: dict[str, Any] | None = _field("setting", MAPPING, always=False, column=False)
     # ``--compile`` as the training started: on | off (auto resolved; a compilation that fails warns and
-    # trains eagerly; None: written before records said). Runtime,
-    # not a setting: compiled and eager training agree to rounding, as two thread counts do, far below
-    # the spread over seeds; a setting would split a resumed run's rows into old and new records, and
-    # a key would make ``run`` redo every record written before (docs/decisions.md decision 7).
+    # trains eagerly; None: written before records said). Runtime, not a setting: compiled and eager
+    # training agree to rounding, as two thread counts do, far below the spread over seeds; a setting
+    # would split a resumed run's rows into old and new records, and a key would make ``run`` redo
+    # every record written before (docs/decisions.md decision 7).
     compile: str | None = _field("runtime", TEXT, always=False)
 
     def to_dict(self) -> dict[str, Any]:
