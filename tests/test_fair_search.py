@@ -101,3 +101,25 @@ def test_attribution_evaluates_each_buffer_at_its_learned_lr_and_the_common_one(
     assert entry["learned"]["eval_lr"] == entry["learned_lr"] != 0.01
     assert entry["fixed"]["eval_lr"] == 0.01 and entry["fixed"]["recipe"]["use_buffer_lr"] is False
     assert len(entry["fixed"]["val_accuracy"]) == 2 and entry["split"] == "val"
+
+
+def test_attribution_report_pairs_arms_by_seed_and_evaluation_network(fair_search, tmp_path):
+    attribution = load_script("studies/attribution.py", "attribution")
+
+    def write(arm, seed, learned, fixed):
+        entry = {"arm": arm, "distill_seed": seed, "learned_lr": 0.02}
+        entry |= {"learned": {"val_accuracy": learned}, "fixed": {"val_accuracy": fixed}}
+        (tmp_path / f"{arm}-seed{seed}.json").write_text(json.dumps(entry))
+
+    write("tm", 0, [0.70, 0.60], [0.70, 0.60])
+    write("tm", 1, [0.50, 0.50], [0.50, 0.50])
+    write("speed", 0, [0.72, 0.64], [0.70, 0.61])
+    write("speed", 1, [0.49, 0.53], [0.50, 0.50])
+    write("speed-fit-only", 0, [0.60, 0.60], [0.60, 0.60])  # seed 1 missing: paired on seed 0 only
+    unfinished = {"arm": "tm-300", "distill_seed": 0}  # no evaluation yet
+    (tmp_path / "tm-300-seed0.json").write_text(json.dumps(unfinished))
+    text = attribution.report(tmp_path)
+    gap = "| +2.00 (per seed +3.00, +1.00) | +0.25 (per seed +0.50, +0.00) |"
+    assert f"| the gap: SPEED × TM − pixel TM {gap}" in text
+    assert "| the iterations after the fit: speed − speed-fit-only | +8.00 (per seed +8.00) |" in text
+    assert "tm-300" not in text and "optimizer" not in text  # no arm without both of its runs
