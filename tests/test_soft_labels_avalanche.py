@@ -1,5 +1,6 @@
-"""The avalanche memory with soft labels: the GDumb routes train it with the suite's T² · KL at the
-buffers' temperature, a hard-label memory trains as before, replay keeps class ids and says so."""
+"""The avalanche memory with soft labels: the GDumb routes and distilled_replay train it with the suite's
+T² · KL at the buffers' temperature (replay: the experience's rows with the strategy's criterion), a
+hard-label memory trains as before, a plain ReplayPlugin keeps class ids and says so."""
 
 from __future__ import annotations
 
@@ -69,18 +70,11 @@ def padded_row(target: torch.Tensor) -> torch.Tensor:
     return F.pad(target, (0, 10 - len(target)))
 
 
-def gdumb(experiences: int = 2, augmentation="dsa"):
-    """Naive + DistilledMemoryPlugin(random) on the first experiences of the digits stream; what each
-    training step computed its loss from."""
+def step_recorder():
+    """A plugin keeping, for each training step, its loss, outputs, batch, criterion and experience."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         from avalanche.core import SupervisedPlugin
-        from avalanche.evaluation.metrics import accuracy_metrics
-        from avalanche.logging import TextLogger
-        from avalanche.training.plugins import EvaluationPlugin
-        from avalanche.training.supervised import Naive
-
-        from benchmark.integrations.avalanche import DistilledMemoryPlugin
 
     class Steps(SupervisedPlugin):
         def __init__(self):
@@ -91,14 +85,30 @@ def gdumb(experiences: int = 2, augmentation="dsa"):
             self.steps.append({
                 "loss": strategy.loss.detach().reshape(()), "outputs": strategy.mb_output.detach().clone(),
                 "batch": [part.clone() for part in strategy.mbatch], "criterion": strategy._criterion,
+                "experience": strategy.experience.current_experience,
             })  # fmt: skip
+
+    return Steps()
+
+
+def gdumb(experiences: int = 2, augmentation="dsa"):
+    """Naive + DistilledMemoryPlugin(random) on the first experiences of the digits stream; what each
+    training step computed its loss from."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from avalanche.evaluation.metrics import accuracy_metrics
+        from avalanche.logging import TextLogger
+        from avalanche.training.plugins import EvaluationPlugin
+        from avalanche.training.supervised import Naive
+
+        from benchmark.integrations.avalanche import DistilledMemoryPlugin
 
     data, scenario = digits_stream()
     torch.manual_seed(0)
     model = nn.Sequential(nn.Flatten(), nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 10))
     memory = DistilledMemoryPlugin("random", ipc=IPC, dataset="digits", seed=3, augmentation=augmentation,
                                    mean=data.mean, std=data.std)  # fmt: skip
-    steps, criterion = Steps(), nn.CrossEntropyLoss()
+    steps, criterion = step_recorder(), nn.CrossEntropyLoss()
     evaluator = EvaluationPlugin(accuracy_metrics(stream=True), loggers=[TextLogger(io.StringIO())])
     strategy = Naive(
         model=model, optimizer=torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9), criterion=criterion,
@@ -198,16 +208,156 @@ def test_a_second_temperature_is_refused_before_the_memory_changes(monkeypatch):
     assert len(memory.buffers) == 1 and len(memory.labels) == len(memory.soft_labels.values) == 2 * IPC
 
 
-def test_replay_keeps_class_ids_says_so_and_cuts_the_soft_rows_with_the_memory(monkeypatch):
+def test_a_plain_replay_plugin_keeps_class_ids_says_so_and_cuts_the_soft_rows_with_the_memory(monkeypatch):
     from benchmark.integrations.avalanche import DistilledBuffer
 
     soft_labels_on_buffers(monkeypatch, teacher_logits, "logits", TEMPERATURE)
     _, scenario = digits_stream()
     policy = DistilledBuffer(8, "random", dataset="digits", augmentation=None)
-    with pytest.warns(UserWarning, match="replay trains the memory on hard labels"):
+    plain = r"a plain ReplayPlugin trains the memory on hard labels.*distilled_replay"
+    with pytest.warns(UserWarning, match=plain):
         policy.post_adapt(SimpleNamespace(device="cpu"), scenario.train_stream[0])
     assert len(policy.buffer[0]) == 3  # (x, y, task label): replay concatenates it with the experience
     with pytest.warns(UserWarning):
         policy.post_adapt(SimpleNamespace(device="cpu"), scenario.train_stream[1])
     assert torch.bincount(policy.memory.labels).max() == 2
     assert len(policy.memory.soft_labels.values) == len(policy.memory.labels) == 8
+
+
+MEM_SIZE, BATCH = 8, 16
+
+
+def replay(plugin, experiences: int = 2):
+    """Naive with ``plugin`` (a replay plugin over a DistilledBuffer) on the first experiences of the
+    digits stream, every warning recorded; what each training step computed its loss from."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from avalanche.logging import TextLogger
+        from avalanche.training.plugins import EvaluationPlugin
+        from avalanche.training.supervised import Naive
+
+    _, scenario = digits_stream()
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 10))
+    steps, criterion = step_recorder(), nn.CrossEntropyLoss()
+    strategy = Naive(
+        model=model, optimizer=torch.optim.SGD(model.parameters(), lr=0.1), criterion=criterion,
+        train_mb_size=BATCH, train_epochs=1, device="cpu", plugins=[plugin, steps],
+        evaluator=EvaluationPlugin(loggers=[TextLogger(io.StringIO())]),
+    )  # fmt: skip
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for experience in scenario.train_stream[:experiences]:
+            strategy.train(experience, eval_streams=[])
+    return SimpleNamespace(strategy=strategy, steps=steps.steps, criterion=criterion, caught=caught,
+                           memory=plugin.storage_policy.memory, scenario=scenario)  # fmt: skip
+
+
+def soft_replay_policy():
+    from benchmark.integrations.avalanche import DistilledBuffer
+
+    return DistilledBuffer(MEM_SIZE, "random", dataset="digits", seed=3, augmentation=None)
+
+
+def test_distilled_replay_trains_memory_rows_with_t_squared_kl_and_experience_rows_with_the_criterion(
+    monkeypatch,
+):
+    from benchmark.integrations.avalanche import DistilledReplayPlugin, MemoryCriterion
+
+    attached = soft_labels_on_buffers(monkeypatch, teacher_logits, "logits", TEMPERATURE)
+    run = replay(DistilledReplayPlugin(soft_replay_policy(), task_balanced_dataloader=True))
+    assert [f"{w.category.__name__}: {w.message}" for w in run.caught] == []  # soft labels are used
+    first = [step for step in run.steps if step["experience"] == 0]
+    second = [step for step in run.steps if step["experience"] == 1]
+    assert first and second and len(first) + len(second) == len(run.steps)
+    for step in first:  # no memory yet: the experience alone, with the strategy's criterion
+        assert len(step["batch"]) == 3 and step["criterion"] is run.criterion
+        assert torch.equal(step["loss"], F.cross_entropy(step["outputs"], step["batch"][1]))
+    # replayed in the second experience: the first buffer, as fitted (the memory cut it afterwards)
+    memory_images, memory_labels, _ = run.memory.buffers[0].materialize("cpu")
+    assert len(memory_labels) == MEM_SIZE
+    memory_targets = torch.softmax(attached[0].values / TEMPERATURE, 1)
+    experience_classes = set(run.scenario.train_stream[1].classes_in_this_experience)
+    for step in second:
+        images, labels, targets, tasks = step["batch"]
+        assert isinstance(step["criterion"], MemoryCriterion) and targets.shape[1] == 1 + max(memory_labels)
+        hard = targets.isnan().all(1)
+        assert 0 < hard.sum() <= BATCH and (~hard).sum() == MEM_SIZE
+        assert not targets[~hard].isnan().any() and tasks.eq(0).all()
+        assert set(labels[hard].tolist()) <= experience_classes
+        assert not set(labels[~hard].tolist()) & experience_classes
+        for image, label, target in zip(images[~hard], labels[~hard], targets[~hard], strict=True):
+            (index,) = torch.nonzero((memory_images == image).flatten(1).all(1)).flatten().tolist()
+            assert int(memory_labels[index]) == int(label)
+            assert torch.allclose(target[list(attached[0].classes)], memory_targets[index])
+        outputs, n = step["outputs"], len(labels)
+        experience_loss = F.cross_entropy(outputs[hard], labels[hard])
+        memory_loss = soft_label_loss(outputs[~hard], F.pad(targets[~hard], (0, 10 - targets.shape[1])),
+                                      TEMPERATURE)  # fmt: skip
+        by_hand = (experience_loss * hard.sum() + memory_loss * (~hard).sum()) / n
+        assert torch.allclose(step["loss"], by_hand)
+        assert not torch.allclose(step["loss"], F.cross_entropy(outputs, labels))
+    assert run.strategy._criterion is run.criterion  # the strategy's own criterion after each experience
+    assert len(run.memory.labels) == len(run.memory.soft_labels.values) == MEM_SIZE
+
+
+def test_a_hard_label_memory_replays_as_a_plain_replay_plugin():
+    """Same batches and losses, bit for bit, through distilled_replay and ReplayPlugin + DistilledBuffer."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from avalanche.training.plugins import ReplayPlugin
+
+    from benchmark.integrations.avalanche import distilled_replay
+
+    plain = replay(ReplayPlugin(mem_size=MEM_SIZE, storage_policy=soft_replay_policy()))
+    ours = replay(distilled_replay(MEM_SIZE, "random", dataset="digits", seed=3, augmentation=None))
+    assert ours.caught == [] and len(ours.steps) == len(plain.steps)
+    assert any(len(step["batch"][1]) > BATCH for step in ours.steps)  # replay batches were checked
+    for p, o in zip(plain.steps, ours.steps, strict=True):
+        assert len(o["batch"]) == 3 and o["criterion"] is ours.criterion
+        assert all(torch.equal(a, b) for a, b in zip(p["batch"], o["batch"], strict=True))
+        assert torch.equal(p["loss"], o["loss"])
+    assert ours.strategy._criterion is ours.criterion
+
+
+def test_flagged_experience_items_keep_their_data_and_attributes():
+    from benchmark.integrations.avalanche import flagged_as_hard
+
+    _, scenario = digits_stream()
+    experience = scenario.train_stream[1].dataset.train()
+    flagged = flagged_as_hard(experience, 6)
+    assert len(flagged) == len(experience)
+    for i in (0, len(experience) - 1):
+        (x, y, t), (fx, fy, row, ft) = experience[i], flagged[i]
+        assert torch.equal(x, fx) and y == fy and t == ft and row.shape == (6,) and row.isnan().all()
+    assert list(flagged.targets) == list(experience.targets)
+    assert list(flagged.targets_task_labels) == list(experience.targets_task_labels)
+    assert sorted(flagged.task_set) == [0] and len(flagged.task_set[0]) == len(experience)
+
+
+def test_memory_criterion_weights_experience_and_memory_rows_by_count():
+    from benchmark.integrations.avalanche import MemoryCriterion
+
+    outputs = torch.randn(5, 4, generator=torch.Generator().manual_seed(1))
+    labels = torch.tensor([3, 0, 2, 1, 0])
+    targets = torch.softmax(torch.randn(5, 3, generator=torch.Generator().manual_seed(2)), 1)
+    targets[:3] = float("nan")  # three experience rows, two memory rows
+    strategy = SimpleNamespace(is_training=True, mbatch=[None, labels, targets, torch.zeros(5)])
+    loss = MemoryCriterion(strategy, nn.CrossEntropyLoss(), 2.0)(outputs, labels)
+    by_hand = (3 * F.cross_entropy(outputs[:3], labels[:3])
+               + 2 * soft_label_loss(outputs[3:], F.pad(targets[3:], (0, 1)), 2.0)) / 5  # fmt: skip
+    assert torch.allclose(loss, by_hand)
+    targets[3:] = float("nan")  # experience rows only: the strategy's criterion
+    assert torch.allclose(MemoryCriterion(strategy, nn.CrossEntropyLoss(), 2.0)(outputs, labels),
+                          F.cross_entropy(outputs, labels))  # fmt: skip
+
+
+def test_distilled_replay_plugin_refuses_another_storage_policy():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from avalanche.training.storage_policy import ReservoirSamplingBuffer
+
+    from benchmark.integrations.avalanche import DistilledReplayPlugin
+
+    with pytest.raises(UserInputError, match="replays a DistilledBuffer"):
+        DistilledReplayPlugin(ReservoirSamplingBuffer(10))

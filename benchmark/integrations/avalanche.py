@@ -8,7 +8,7 @@ own memories:
 - :class:`DistilledMemoryPlugin`: GDumb with a distilled memory (combine it with ``Naive``): the
   model restarts from its initial weights and trains on the memory only at every experience;
 - :class:`DistilledBuffer`: a storage policy (``ExemplarsBuffer``) for ``ReplayPlugin`` and any
-  plugin that takes one;
+  plugin that takes one; :func:`distilled_replay` builds the replay plugin with it;
 - :class:`DistilledGDumb`: a ready strategy class (``Naive`` + the plugin).
 
 The memory is trained with an augmentation, as the benchmark's continual suite trains its memories:
@@ -21,10 +21,12 @@ optimizer sets the lr, as in the continual suite (decision 6).
 
 Soft labels (docs/soft-labels.md): where a buffer carries them, the memory keeps a target row per
 item, joined over the classes seen as the continual suite joins its steps, and its dataset's items
-become (x, y, targets, task label). On such a memory the GDumb routes train with the suite's
-soft-label loss (:class:`MemoryCriterion` stands in for the strategy's criterion while it trains on
-the memory); ``DistilledBuffer``'s replay mixes the memory with the experience's own items, which
-carry class ids only, so there the memory trains on its hard labels and a warning says so.
+become (x, y, targets, task label). On such a memory the GDumb routes and :func:`distilled_replay`
+train the memory's items with the suite's soft-label loss (:class:`MemoryCriterion` stands in for the
+strategy's criterion while it trains); on the replay route the experience's own items carry a targets
+row flagged as hard, so replay batches keep one item shape and those rows train with the strategy's
+criterion. A plain ``ReplayPlugin`` given a ``DistilledBuffer`` replays the memory with its hard labels,
+and a warning says so.
 
 This module imports avalanche (slow); nothing in ``benchmark`` imports it at start-up.
 """
@@ -64,6 +66,7 @@ with warnings.catch_warnings():
     from avalanche.benchmarks.utils.data_attribute import DataAttribute
     from avalanche.benchmarks.utils.transform_groups import TransformGroups
     from avalanche.core import SupervisedPlugin
+    from avalanche.training.plugins import ReplayPlugin
     from avalanche.training.storage_policy import ExemplarsBuffer
     from avalanche.training.templates import SupervisedTemplate
 
@@ -254,7 +257,7 @@ class DistilledMemory:
             raise RuntimeError("the memory is empty until the first training experience")
         tensors = [self.images, self.labels]
         if soft_labels and self.soft_labels is not None:
-            tensors.append(self.soft_labels.targets(self._max_label + 1))
+            tensors.append(self.soft_labels.targets(self.target_width))
         items = torch.utils.data.TensorDataset(*tensors)
         return TaskAwareSupervisedClassificationDataset(
             [items],
@@ -264,6 +267,11 @@ class DistilledMemory:
             ],
             transform_groups=TransformGroups({"train": (self._augment, None), "eval": (None, None)}),
         )
+
+    @property
+    def target_width(self) -> int:
+        """The columns of a target row: classes 0 … the largest label seen."""
+        return self._max_label + 1
 
     @property
     def classes_seen(self) -> int:
@@ -356,7 +364,11 @@ class MemoryCriterion:
     """Stands in for an avalanche strategy's ``criterion`` while it trains on a soft-label memory:
     on a training batch of (x, y, targets, task label) items, ``soft_label_loss`` at ``temperature``
     (T² · KL, the suite's recipe), the targets padded with probability 0 to the model's outputs; on
-    any other batch (an evaluation's) the strategy's own ``criterion``."""
+    any other batch (an evaluation's) the strategy's own ``criterion``.
+
+    Rows whose targets are NaN (:class:`HardTargets`: the experience's items in a replay batch) take
+    the strategy's ``criterion`` on their class ids; a batch mixing both gets the row-weighted mean of
+    the two losses (each a mean over its rows, as a criterion with ``reduction="mean"`` gives)."""
 
     def __init__(self, strategy: SupervisedTemplate, criterion: Callable, temperature: float):
         self.strategy, self.criterion, self.temperature = strategy, criterion, temperature
@@ -372,7 +384,41 @@ class MemoryCriterion:
                 f"the model has {outputs.shape[1]} outputs but the memory's soft labels cover classes "
                 f"0 … {targets.shape[1] - 1}; give the model an output per class"
             )
-        return soft_label_loss(outputs, F.pad(targets, (0, missing)), self.temperature)
+        hard = targets.isnan().any(1)
+        if not hard.any():
+            return soft_label_loss(outputs, F.pad(targets, (0, missing)), self.temperature)
+        soft = ~hard
+        loss = self.criterion(outputs[hard], labels[hard]) * int(hard.sum())
+        if soft.any():
+            memory = soft_label_loss(outputs[soft], F.pad(targets[soft], (0, missing)), self.temperature)
+            loss = loss + memory * int(soft.sum())
+        return loss / len(labels)
+
+
+class HardTargets(torch.utils.data.Dataset):
+    """An avalanche dataset's items (x, y, task label) as (x, y, targets row) with the row all NaN:
+    the flag :class:`MemoryCriterion` reads as "train with the strategy's criterion on y". Wrapped by
+    :func:`flagged_as_hard`, which appends the task label again."""
+
+    def __init__(self, dataset, width: int):
+        self.dataset, self.row = dataset, torch.full((width,), float("nan"))
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, index: int) -> tuple:
+        *item, _task_label = self.dataset[index]
+        return (*item, self.row)
+
+
+def flagged_as_hard(dataset, width: int) -> TaskAwareSupervisedClassificationDataset:
+    """``dataset``'s items as (x, y, NaN targets row, task label), its items transformed as it transforms
+    them; its ``targets`` and task labels stay data attributes (class- and task-balanced sampling)."""
+    return TaskAwareSupervisedClassificationDataset(
+        [HardTargets(dataset, width)],
+        data_attributes=[dataset.targets, dataset.targets_task_labels],
+        collate_fn=dataset.collate_fn,
+    )
 
 
 class DistilledBuffer(ExemplarsBuffer):
@@ -390,7 +436,11 @@ class DistilledBuffer(ExemplarsBuffer):
       so nothing is ever cut;
     - ``ipc`` with ``num_classes``: that many, when ``ipc × num_classes ≤ max_size``.
 
-    ``resize`` changes ``max_size`` and cuts the memory to it the same way."""
+    ``resize`` changes ``max_size`` and cuts the memory to it the same way.
+
+    ``buffer`` holds (x, y, task label) items, what a plain ``ReplayPlugin`` mixes with the experience's;
+    inside :class:`DistilledReplayPlugin` (set by it) a soft-label memory's items carry their targets.
+    """
 
     def __init__(self, max_size: int, strategy: str, ipc: int | None = None, *,
                  num_classes: int | None = None, device: str | torch.device | None = None,
@@ -399,6 +449,7 @@ class DistilledBuffer(ExemplarsBuffer):
         super().__init__(max_size)
         self.memory = DistilledMemory(strategy, ipc or 1, num_classes=num_classes, **memory)
         self.ipc, self.num_classes, self.device = ipc, num_classes, device
+        self.replays_soft_labels = False
 
     def images_per_class(self, classes_seen: int) -> int:
         """The images each class may hold with ``classes_seen`` classes in the memory."""
@@ -417,14 +468,15 @@ class DistilledBuffer(ExemplarsBuffer):
             self.device if self.device is not None else getattr(agent_state, "device", "cpu")
         )
         buffer = self.memory.add_experience(exp.dataset, device, self.images_per_class)
-        if buffer.soft_labels is not None:  # replay batches mix in the experience's class ids
+        if buffer.soft_labels is not None and not self.replays_soft_labels:
             warnings.warn(
-                f"{buffer.manifest.get('spec', buffer.kind)}: replay trains the memory on hard labels; "
-                "its soft labels count but go unused (DistilledMemoryPlugin trains with them)",
+                f"{buffer.manifest.get('spec', buffer.kind)}: a plain ReplayPlugin trains the memory on "
+                "hard labels; its soft labels count but go unused (distilled_replay(mem_size, strategy, …) "
+                "and DistilledMemoryPlugin train with them)",
                 stacklevel=2,
             )
         self.memory.keep_per_class(self.images_per_class(self.memory.classes_seen))
-        self.buffer = self.memory.dataset(soft_labels=False)
+        self.buffer = self.memory.dataset(soft_labels=self.replays_soft_labels)
 
     def update(self, strategy: Any, **kwargs: Any) -> None:
         """What ``ReplayPlugin`` calls after each experience (avalanche deprecates the inherited one)."""
@@ -435,7 +487,7 @@ class DistilledBuffer(ExemplarsBuffer):
         self.max_size = new_size
         if self.memory.images is not None:
             self.memory.keep_per_class(self.images_per_class(self.memory.classes_seen))
-            self.buffer = self.memory.dataset(soft_labels=False)
+            self.buffer = self.memory.dataset(soft_labels=self.replays_soft_labels)
 
 
 def check_memory_size(max_size: int, ipc: int | None, num_classes: int | None) -> None:
@@ -462,14 +514,51 @@ def check_memory_size(max_size: int, ipc: int | None, num_classes: int | None) -
         )
 
 
-def distilled_replay(mem_size: int, strategy: str, **buffer: Any):
-    """``ReplayPlugin(mem_size=mem_size, storage_policy=DistilledBuffer(mem_size, strategy, …))``: one
-    size for both (avalanche asserts that they agree)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        from avalanche.training.plugins import ReplayPlugin
+class DistilledReplayPlugin(ReplayPlugin):
+    """``ReplayPlugin`` over a :class:`DistilledBuffer` (its ``max_size`` is ``mem_size``; ``replay``
+    takes ReplayPlugin's other arguments) that trains a soft-label memory with the soft-label loss.
 
-    return ReplayPlugin(mem_size=mem_size, storage_policy=DistilledBuffer(mem_size, strategy, **buffer))
+    Where the memory holds soft labels, each training experience's replay batches are built from the
+    experience's items flagged as hard (:func:`flagged_as_hard`) and the memory's (x, y, targets, task
+    label) items, and :class:`MemoryCriterion` stands in for the strategy's criterion until the
+    experience ends. A hard-label memory replays exactly as with ``ReplayPlugin``."""
+
+    def __init__(self, storage_policy: DistilledBuffer, **replay: Any):
+        if not isinstance(storage_policy, DistilledBuffer):
+            raise UserInputError(
+                f"storage_policy is a {type(storage_policy).__name__}; DistilledReplayPlugin replays a "
+                "DistilledBuffer (use avalanche's ReplayPlugin for other policies)"
+            )
+        storage_policy.replays_soft_labels = True
+        super().__init__(mem_size=storage_policy.max_size, storage_policy=storage_policy, **replay)
+
+    def before_training_exp(self, strategy: SupervisedTemplate, **kwargs: Any) -> None:
+        memory = self.storage_policy.memory
+        if memory.soft_labels is None or len(self.storage_policy.buffer) == 0:
+            super().before_training_exp(strategy, **kwargs)
+            return
+        # ReplayPlugin builds its loader from strategy.adapted_dataset; other plugins keep the original
+        experience = strategy.adapted_dataset
+        strategy.adapted_dataset = flagged_as_hard(experience, memory.target_width)
+        try:
+            super().before_training_exp(strategy, **kwargs)
+        finally:
+            strategy.adapted_dataset = experience
+        if not isinstance(strategy._criterion, MemoryCriterion):
+            temperature = memory.soft_labels.temperature
+            strategy._criterion = MemoryCriterion(strategy, strategy._criterion, temperature)
+
+    def after_training_exp(self, strategy: SupervisedTemplate, **kwargs: Any) -> None:
+        """The strategy's own criterion again, then the memory grows (ReplayPlugin's update)."""
+        if isinstance(strategy._criterion, MemoryCriterion):
+            strategy._criterion = strategy._criterion.criterion
+        super().after_training_exp(strategy, **kwargs)
+
+
+def distilled_replay(mem_size: int, strategy: str, **buffer: Any) -> DistilledReplayPlugin:
+    """``DistilledReplayPlugin(DistilledBuffer(mem_size, strategy, …))``: avalanche's replay with one
+    size for the plugin and the policy, training a soft-label memory with the soft-label loss."""
+    return DistilledReplayPlugin(DistilledBuffer(mem_size, strategy, **buffer))
 
 
 class DistilledGDumb(SupervisedTemplate):
@@ -527,6 +616,9 @@ __all__ = [
     "DistilledGDumb",
     "DistilledMemory",
     "DistilledMemoryPlugin",
+    "DistilledReplayPlugin",
     "experience_tensors",
+    "flagged_as_hard",
+    "HardTargets",
     "MemoryCriterion",
 ]
