@@ -172,7 +172,9 @@ def test_memory_criterion_falls_back_outside_memory_training_and_refuses_too_few
 
     outputs, labels = torch.randn(3, 5), torch.tensor([0, 2, 1])
     targets = torch.softmax(torch.randn(3, 3), 1)
-    strategy = SimpleNamespace(is_training=True, mbatch=[None, labels, targets, torch.zeros(3)])
+    strategy = SimpleNamespace(
+        is_training=True, mbatch=[None, labels, targets, torch.zeros(3)], experience="e1"
+    )
     criterion = MemoryCriterion(strategy, nn.CrossEntropyLoss(), 2.0)
     assert torch.allclose(criterion(outputs, labels), soft_label_loss(outputs, F.pad(targets, (0, 2)), 2.0))
     strategy.is_training = False  # an evaluation: the strategy's criterion
@@ -182,6 +184,24 @@ def test_memory_criterion_falls_back_outside_memory_training_and_refuses_too_few
     strategy.mbatch = [None, labels, targets, torch.zeros(3)]
     with pytest.raises(UserInputError, match="the model has 2 outputs"):
         criterion(outputs[:, :2], labels)
+    # labels other than the batch's (a plugin's own pass, e.g. EWC's importances): the strategy's criterion
+    assert torch.equal(criterion(outputs, labels.clone()), F.cross_entropy(outputs, labels))
+    strategy.experience = "e2"  # another experience than the one it was built for (a training that raised)
+    assert torch.equal(criterion(outputs, labels), F.cross_entropy(outputs, labels))
+
+
+def test_memory_criterion_refuses_a_criterion_that_does_not_average_over_rows():
+    from benchmark.integrations.avalanche import MemoryCriterion
+
+    strategy = SimpleNamespace(is_training=True, mbatch=None, experience=None)
+    for reduction in ("sum", "none"):
+        with pytest.raises(
+            UserInputError, match=f"reduction='{reduction}'.*give the criterion reduction='mean'"
+        ):
+            MemoryCriterion(strategy, nn.CrossEntropyLoss(reduction=reduction), 2.0)
+    with pytest.raises(UserInputError, match="class weights"):
+        MemoryCriterion(strategy, nn.CrossEntropyLoss(weight=torch.ones(10)), 2.0)
+    MemoryCriterion(strategy, nn.CrossEntropyLoss(label_smoothing=0.1), 2.0)  # a mean over rows: accepted
 
 
 def test_a_second_temperature_is_refused_before_the_memory_changes(monkeypatch):
@@ -227,22 +247,22 @@ def test_a_plain_replay_plugin_keeps_class_ids_says_so_and_cuts_the_soft_rows_wi
 MEM_SIZE, BATCH = 8, 16
 
 
-def replay(plugin, experiences: int = 2):
-    """Naive with ``plugin`` (a replay plugin over a DistilledBuffer) on the first experiences of the
-    digits stream, every warning recorded; what each training step computed its loss from."""
+def naive(plugins, experiences: int = 2, scenario=None, criterion=None):
+    """Naive with ``plugins`` on the first experiences of ``scenario`` (default: the digits stream), every
+    warning recorded; what each training step computed its loss from."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         from avalanche.logging import TextLogger
         from avalanche.training.plugins import EvaluationPlugin
         from avalanche.training.supervised import Naive
 
-    _, scenario = digits_stream()
+    scenario = scenario or digits_stream()[1]
     torch.manual_seed(0)
     model = nn.Sequential(nn.Flatten(), nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 10))
-    steps, criterion = step_recorder(), nn.CrossEntropyLoss()
+    steps, criterion = step_recorder(), criterion or nn.CrossEntropyLoss()
     strategy = Naive(
         model=model, optimizer=torch.optim.SGD(model.parameters(), lr=0.1), criterion=criterion,
-        train_mb_size=BATCH, train_epochs=1, device="cpu", plugins=[plugin, steps],
+        train_mb_size=BATCH, train_epochs=1, device="cpu", plugins=[*plugins, steps],
         evaluator=EvaluationPlugin(loggers=[TextLogger(io.StringIO())]),
     )  # fmt: skip
     with warnings.catch_warnings(record=True) as caught:
@@ -250,7 +270,12 @@ def replay(plugin, experiences: int = 2):
         for experience in scenario.train_stream[:experiences]:
             strategy.train(experience, eval_streams=[])
     return SimpleNamespace(strategy=strategy, steps=steps.steps, criterion=criterion, caught=caught,
-                           memory=plugin.storage_policy.memory, scenario=scenario)  # fmt: skip
+                           scenario=scenario)  # fmt: skip
+
+
+def replay(plugin, experiences: int = 2, **run):
+    """:func:`naive` with ``plugin``, a replay plugin over a DistilledBuffer, whose memory it returns too."""
+    return SimpleNamespace(**vars(naive([plugin], experiences, **run)), memory=plugin.storage_policy.memory)
 
 
 def soft_replay_policy():
@@ -342,7 +367,9 @@ def test_memory_criterion_weights_experience_and_memory_rows_by_count():
     labels = torch.tensor([3, 0, 2, 1, 0])
     targets = torch.softmax(torch.randn(5, 3, generator=torch.Generator().manual_seed(2)), 1)
     targets[:3] = float("nan")  # three experience rows, two memory rows
-    strategy = SimpleNamespace(is_training=True, mbatch=[None, labels, targets, torch.zeros(5)])
+    strategy = SimpleNamespace(
+        is_training=True, mbatch=[None, labels, targets, torch.zeros(5)], experience=None
+    )
     loss = MemoryCriterion(strategy, nn.CrossEntropyLoss(), 2.0)(outputs, labels)
     by_hand = (3 * F.cross_entropy(outputs[:3], labels[:3])
                + 2 * soft_label_loss(outputs[3:], F.pad(targets[3:], (0, 1)), 2.0)) / 5  # fmt: skip
@@ -361,3 +388,165 @@ def test_distilled_replay_plugin_refuses_another_storage_policy():
 
     with pytest.raises(UserInputError, match="replays a DistilledBuffer"):
         DistilledReplayPlugin(ReservoirSamplingBuffer(10))
+
+
+def memory_plugin(route: str):
+    """The soft-label memory's plugin on ``route``: distilled replay or GDumb."""
+    from benchmark.integrations.avalanche import DistilledMemoryPlugin, DistilledReplayPlugin
+
+    if route == "replay":
+        return DistilledReplayPlugin(soft_replay_policy())
+    return DistilledMemoryPlugin("random", ipc=IPC, dataset="digits", seed=3, augmentation=None)
+
+
+@pytest.mark.parametrize("route", ["replay", "gdumb"])
+def test_a_plugin_calling_the_criterion_on_its_own_batches_gets_the_strategys_criterion(monkeypatch, route):
+    """EWC computes its importances with strategy._criterion on the experience's data after the
+    experience: the same importances whether it runs before the memory's plugin (while MemoryCriterion
+    stands in) or after it (the criterion put back)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from avalanche.training.plugins import EWCPlugin
+
+    soft_labels_on_buffers(monkeypatch, teacher_logits, "logits", TEMPERATURE)
+    importances = []
+    for ewc_first in (False, True):
+        ewc, memory = EWCPlugin(ewc_lambda=1.0), memory_plugin(route)
+        naive([ewc, memory] if ewc_first else [memory, ewc])
+        importances.append({name: value.data for name, value in ewc.importances[1].items()})
+    after, before = importances
+    assert after.keys() == before.keys() and any(value.abs().sum() > 0 for value in after.values())
+    for name in after:
+        assert torch.allclose(after[name], before[name]), name
+
+
+@pytest.mark.parametrize("route", ["replay", "gdumb"])
+def test_a_criterion_summing_over_rows_is_refused_on_a_soft_label_memory(monkeypatch, route):
+    soft_labels_on_buffers(monkeypatch, teacher_logits, "logits", TEMPERATURE)
+    with pytest.raises(UserInputError, match="reduction='sum'"):
+        naive([memory_plugin(route)], criterion=nn.CrossEntropyLoss(reduction="sum"))
+
+
+def experience_spy():
+    """A plugin keeping, at each training experience, the adapted dataset and the strategy's criterion
+    after the dataset's adaptation and in before_training_exp."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from avalanche.core import SupervisedPlugin
+
+    class Spy(SupervisedPlugin):
+        def __init__(self):
+            super().__init__()
+            self.adapted, self.at_start = [], []
+
+        def after_train_dataset_adaptation(self, strategy, **kwargs):
+            self.adapted.append(strategy.adapted_dataset)
+
+        def before_training_exp(self, strategy, **kwargs):
+            self.at_start.append((strategy.adapted_dataset, strategy._criterion))
+
+    return Spy()
+
+
+def test_plugins_after_distilled_replay_see_the_experiences_own_dataset(monkeypatch):
+    from benchmark.integrations.avalanche import DistilledReplayPlugin
+
+    soft_labels_on_buffers(monkeypatch, teacher_logits, "logits", TEMPERATURE)
+    spy = experience_spy()
+    run = naive([DistilledReplayPlugin(soft_replay_policy()), spy])
+    assert any(len(step["batch"]) == 4 for step in run.steps)  # the second experience replayed soft rows
+    assert len(spy.adapted) == len(spy.at_start) == 2
+    for adapted, (seen, _) in zip(spy.adapted, spy.at_start, strict=True):
+        assert seen is adapted and len(seen[0]) == 3  # (x, y, task label), not the flagged items
+
+
+def test_a_training_that_raised_leaves_the_next_one_the_strategys_criterion(monkeypatch):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from avalanche.core import SupervisedPlugin
+
+    from benchmark.integrations.avalanche import MemoryCriterion
+
+    class InterruptOnce(SupervisedPlugin):
+        """Interrupts the second experience's first iteration, keeping the strategy."""
+
+        def after_training_iteration(self, strategy, **kwargs):
+            self.strategy = strategy
+            if strategy.experience.current_experience == 1 and not hasattr(self, "raised"):
+                self.raised = True
+                raise KeyboardInterrupt
+
+    soft_labels_on_buffers(monkeypatch, teacher_logits, "logits", TEMPERATURE)
+    spy, interrupt, criterion = experience_spy(), InterruptOnce(), nn.CrossEntropyLoss()
+    with pytest.raises(KeyboardInterrupt):
+        naive([spy, memory_plugin("replay"), interrupt], criterion=criterion)
+    strategy = interrupt.strategy
+    assert isinstance(strategy._criterion, MemoryCriterion)  # nothing runs after the interruption
+    strategy.train(digits_stream()[1].train_stream[2], eval_streams=[])
+    assert spy.at_start[-1][1] is criterion  # the plugins before the replay plugin's see the user's
+    assert strategy._criterion is criterion
+
+
+SHIFT = 100.0
+
+
+def shifted_digits_stream():
+    """The digits stream with a training transform only: every training image shifted by ``SHIFT``."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from avalanche.benchmarks.scenarios.supervised import class_incremental_benchmark
+        from avalanche.benchmarks.utils import TaskAwareSupervisedClassificationDataset
+        from avalanche.benchmarks.utils.data_attribute import DataAttribute
+        from avalanche.benchmarks.utils.transform_groups import TransformGroups
+    items = load_script("examples/avalanche_gdumb.py", "avalanche_gdumb_example").Items
+    data = load_dataset("digits")
+
+    def avalanche_dataset(split, train_transform):
+        return TaskAwareSupervisedClassificationDataset(
+            [items(split.images, split.labels)],
+            data_attributes=[
+                DataAttribute(split.labels.tolist(), "targets"),
+                DataAttribute([0] * len(split.labels), "targets_task_labels", use_in_getitem=True),
+            ],
+            transform_groups=TransformGroups({"train": (train_transform, None), "eval": (None, None)}),
+        )
+
+    scenario = class_incremental_benchmark(
+        {"train": avalanche_dataset(data.train, lambda image: image + SHIFT),
+         "test": avalanche_dataset(data.test, None)},
+        class_order=class_order(0, 10), num_experiences=5,
+    )  # fmt: skip
+    return data, scenario
+
+
+def test_replayed_experience_rows_carry_the_training_transform(monkeypatch):
+    """The memory is fitted on the experience's eval items; the experience's own rows in replay batches are
+    its training items, transformed as training transforms them."""
+    from benchmark.integrations.avalanche import DistilledReplayPlugin
+
+    soft_labels_on_buffers(monkeypatch, teacher_logits, "logits", TEMPERATURE)
+    data, scenario = shifted_digits_stream()
+    run = replay(DistilledReplayPlugin(soft_replay_policy()), scenario=scenario)
+    assert run.memory.images.max() < SHIFT / 2  # fitted on the eval items, unshifted
+    replayed = [step["batch"] for step in run.steps if len(step["batch"]) == 4]
+    assert replayed
+    for images, _, targets, _ in replayed:
+        hard = targets.isnan().all(1)
+        assert hard.any() and (~hard).any()
+        assert images[~hard].max() < SHIFT / 2
+        for image in images[hard]:
+            assert (data.train.images + SHIFT - image).abs().flatten(1).amax(1).min() < 1e-4
+
+
+def test_a_policy_adapted_before_its_plugin_was_built_replays_the_memorys_targets(monkeypatch):
+    from benchmark.integrations.avalanche import DistilledReplayPlugin
+
+    soft_labels_on_buffers(monkeypatch, teacher_logits, "logits", TEMPERATURE)
+    _, scenario = digits_stream()
+    policy = soft_replay_policy()
+    with pytest.warns(UserWarning, match="a plain ReplayPlugin"):
+        policy.post_adapt(SimpleNamespace(device="cpu"), scenario.train_stream[0])
+    second = SimpleNamespace(train_stream=[scenario.train_stream[1]])
+    run = naive([DistilledReplayPlugin(policy)], 1, scenario=second)
+    assert run.steps and all(len(step["batch"]) == 4 for step in run.steps)
+    assert all((~step["batch"][2].isnan().any(1)).sum() == MEM_SIZE for step in run.steps)

@@ -23,10 +23,10 @@ Soft labels (docs/soft-labels.md): where a buffer carries them, the memory keeps
 item, joined over the classes seen as the continual suite joins its steps, and its dataset's items
 become (x, y, targets, task label). On such a memory the GDumb routes and :func:`distilled_replay`
 train the memory's items with the suite's soft-label loss (:class:`MemoryCriterion` stands in for the
-strategy's criterion while it trains); on the replay route the experience's own items carry a targets
-row flagged as hard, so replay batches keep one item shape and those rows train with the strategy's
-criterion. A plain ``ReplayPlugin`` given a ``DistilledBuffer`` replays the memory with its hard labels,
-and a warning says so.
+strategy's criterion, which must average over rows, while it trains); on the replay route the
+experience's own items carry a targets row flagged as hard, so replay batches keep one item shape and
+those rows train with the strategy's criterion. A plain ``ReplayPlugin`` given a ``DistilledBuffer``
+replays the memory with its hard labels, and a warning says so.
 
 This module imports avalanche (slow); nothing in ``benchmark`` imports it at start-up.
 """
@@ -344,38 +344,69 @@ class DistilledMemoryPlugin(SupervisedPlugin):
         if self._init_model is not None:
             strategy.model_adaptation(self._init_model)
 
+    def before_training(self, strategy: SupervisedTemplate, **kwargs: Any) -> None:
+        """The strategy's own criterion, should an earlier training have raised inside an experience."""
+        restore_criterion(strategy)
+
     def after_train_dataset_adaptation(self, strategy: SupervisedTemplate, **kwargs: Any) -> None:
         """Fit the strategy on this experience, grow the memory, train on the memory only (with the
         soft-label loss where the memory holds soft labels)."""
         device = torch.device(self.device if self.device is not None else strategy.device)
         self.memory.add_experience(strategy.experience.dataset, device)
         strategy.adapted_dataset = self.memory.dataset().train()
-        soft = self.memory.soft_labels
-        if soft is not None and not isinstance(strategy._criterion, MemoryCriterion):
-            strategy._criterion = MemoryCriterion(strategy, strategy._criterion, soft.temperature)
+        if self.memory.soft_labels is not None:
+            use_memory_criterion(strategy, self.memory.soft_labels.temperature)
 
     def after_training_exp(self, strategy: SupervisedTemplate, **kwargs: Any) -> None:
         """The strategy's own criterion again, for what runs between experiences."""
-        if isinstance(strategy._criterion, MemoryCriterion):
-            strategy._criterion = strategy._criterion.criterion
+        restore_criterion(strategy)
+
+
+def use_memory_criterion(strategy: SupervisedTemplate, temperature: float) -> None:
+    """:class:`MemoryCriterion` in place of the strategy's criterion for the current experience."""
+    restore_criterion(strategy)
+    strategy._criterion = MemoryCriterion(strategy, strategy._criterion, temperature)
+
+
+def restore_criterion(strategy: SupervisedTemplate) -> None:
+    """The strategy's own criterion again."""
+    if isinstance(strategy._criterion, MemoryCriterion):
+        strategy._criterion = strategy._criterion.criterion
 
 
 class MemoryCriterion:
     """Stands in for an avalanche strategy's ``criterion`` while it trains on a soft-label memory:
-    on a training batch of (x, y, targets, task label) items, ``soft_label_loss`` at ``temperature``
-    (T² · KL, the suite's recipe), the targets padded with probability 0 to the model's outputs; on
-    any other batch (an evaluation's) the strategy's own ``criterion``.
+    on the strategy's own training batch of (x, y, targets, task label) items (the call its
+    ``criterion()`` makes, with the batch's class ids) in the experience current when it was built,
+    ``soft_label_loss`` at ``temperature`` (T² · KL, the suite's recipe), the targets padded with
+    probability 0 to the model's outputs. Any other call (an evaluation's, or a plugin's on outputs
+    and labels of its own, as EWC's importances or GEM's memory gradients) gets the strategy's own
+    ``criterion``.
 
     Rows whose targets are NaN (:class:`HardTargets`: the experience's items in a replay batch) take
     the strategy's ``criterion`` on their class ids; a batch mixing both gets the row-weighted mean of
-    the two losses (each a mean over its rows, as a criterion with ``reduction="mean"`` gives)."""
+    the two losses, each a mean over its rows: the criterion must average over rows, so one with
+    ``reduction`` other than "mean" or a class-weighted ``CrossEntropyLoss`` is refused."""
 
     def __init__(self, strategy: SupervisedTemplate, criterion: Callable, temperature: float):
+        reduction = getattr(criterion, "reduction", "mean")
+        if reduction != "mean":
+            raise UserInputError(
+                f"the strategy's criterion has reduction={reduction!r}; a soft-label memory mixes its loss "
+                "with the criterion's mean over rows: give the criterion reduction='mean'"
+            )
+        if isinstance(criterion, torch.nn.CrossEntropyLoss) and criterion.weight is not None:
+            raise UserInputError(
+                "the strategy's CrossEntropyLoss has class weights, which a soft-label memory's loss cannot "
+                "apply: train it with CrossEntropyLoss() without weight"
+            )
         self.strategy, self.criterion, self.temperature = strategy, criterion, temperature
+        self.experience = strategy.experience
 
     def __call__(self, outputs: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        batch = self.strategy.mbatch
-        if not self.strategy.is_training or len(batch) != 4:
+        strategy, batch = self.strategy, self.strategy.mbatch
+        own_batch = batch is not None and len(batch) == 4 and labels is batch[1]
+        if not (strategy.is_training and strategy.experience is self.experience and own_batch):
             return self.criterion(outputs, labels)
         targets = batch[2]
         missing = outputs.shape[1] - targets.shape[1]
@@ -439,7 +470,8 @@ class DistilledBuffer(ExemplarsBuffer):
     ``resize`` changes ``max_size`` and cuts the memory to it the same way.
 
     ``buffer`` holds (x, y, task label) items, what a plain ``ReplayPlugin`` mixes with the experience's;
-    inside :class:`DistilledReplayPlugin` (set by it) a soft-label memory's items carry their targets.
+    inside :class:`DistilledReplayPlugin` (set by it) a soft-label memory's items carry their targets,
+    so a policy given to that plugin is its own: share it with no other plugin.
     """
 
     def __init__(self, max_size: int, strategy: str, ipc: int | None = None, *,
@@ -521,7 +553,10 @@ class DistilledReplayPlugin(ReplayPlugin):
     Where the memory holds soft labels, each training experience's replay batches are built from the
     experience's items flagged as hard (:func:`flagged_as_hard`) and the memory's (x, y, targets, task
     label) items, and :class:`MemoryCriterion` stands in for the strategy's criterion until the
-    experience ends. A hard-label memory replays exactly as with ``ReplayPlugin``."""
+    experience ends. A hard-label memory replays exactly as with ``ReplayPlugin``.
+
+    The plugin owns its policy (it makes the policy's ``buffer`` yield targets): share the policy with
+    no other plugin."""
 
     def __init__(self, storage_policy: DistilledBuffer, **replay: Any):
         if not isinstance(storage_policy, DistilledBuffer):
@@ -532,11 +567,18 @@ class DistilledReplayPlugin(ReplayPlugin):
         storage_policy.replays_soft_labels = True
         super().__init__(mem_size=storage_policy.max_size, storage_policy=storage_policy, **replay)
 
+    def before_training(self, strategy: SupervisedTemplate, **kwargs: Any) -> None:
+        """The strategy's own criterion, should an earlier training have raised inside an experience."""
+        restore_criterion(strategy)
+        super().before_training(strategy, **kwargs)
+
     def before_training_exp(self, strategy: SupervisedTemplate, **kwargs: Any) -> None:
         memory = self.storage_policy.memory
         if memory.soft_labels is None or len(self.storage_policy.buffer) == 0:
             super().before_training_exp(strategy, **kwargs)
             return
+        # the memory's items with their targets, whenever the policy last built its buffer
+        self.storage_policy.buffer = memory.dataset(soft_labels=True)
         # ReplayPlugin builds its loader from strategy.adapted_dataset; other plugins keep the original
         experience = strategy.adapted_dataset
         strategy.adapted_dataset = flagged_as_hard(experience, memory.target_width)
@@ -544,14 +586,11 @@ class DistilledReplayPlugin(ReplayPlugin):
             super().before_training_exp(strategy, **kwargs)
         finally:
             strategy.adapted_dataset = experience
-        if not isinstance(strategy._criterion, MemoryCriterion):
-            temperature = memory.soft_labels.temperature
-            strategy._criterion = MemoryCriterion(strategy, strategy._criterion, temperature)
+        use_memory_criterion(strategy, memory.soft_labels.temperature)
 
     def after_training_exp(self, strategy: SupervisedTemplate, **kwargs: Any) -> None:
         """The strategy's own criterion again, then the memory grows (ReplayPlugin's update)."""
-        if isinstance(strategy._criterion, MemoryCriterion):
-            strategy._criterion = strategy._criterion.criterion
+        restore_criterion(strategy)
         super().after_training_exp(strategy, **kwargs)
 
 
