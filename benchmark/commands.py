@@ -351,7 +351,6 @@ class EvaluateCommand:
         data = engine.buffers.data(buffer.manifest["dataset"], preprocessing)
         buffer.check_data(data)
         data = data.restricted_to(buffer.manifest["classes"])
-        images, labels, lr = buffer.materialize(engine.device)
         suite = suite_of(args.suite, engine)
         spec, ipc = buffer.manifest.get("spec"), buffer.manifest.get("ipc", 1)
         resolved = None
@@ -360,7 +359,7 @@ class EvaluateCommand:
         recipe = suite.recipe(args.network, resolved, data.name, ipc)
         if args.standardize:
             recipe = replace(recipe, standardize=True)
-        training = TrainingSet(images, labels, lr, buffer.storage, soft_labels=buffer.soft_labels)
+        training = TrainingSet.of(buffer, engine.device)
         accuracies = []
         for repeat in range(args.repeats):
             seed = derive_seed(buffer.manifest["sha256"], repeat)

@@ -6,11 +6,13 @@ float32 N × C × H × W in the dataset's preprocessed space, ``labels`` int64, 
 ``std`` per channel (``pixels = images * std + mean``) or, for ZCA-whitened data, the fitted
 transform ``zca_mean`` (1 × D), ``zca_matrix`` and ``zca_inverse`` (D × D) with
 ``pixels = ((images.flatten(1) + zca_mean @ zca_matrix) @ zca_inverse).reshape(images.shape)``.
-A buffer's soft labels come as ``soft_labels`` (N × classes, columns in the manifest's class order,
-at their stored dtype; in an ``.npz``, bfloat16, which numpy lacks, as its raw 16-bit patterns in
-int16 with ``soft_labels_dtype`` ``bfloat16``), ``soft_label_temperature`` (0-dim
-float32) and ``soft_label_kind`` (``probabilities`` or ``logits``, a string), the keys
-``evaluate --values preprocessed`` reads back (benchmark/external.py).
+A buffer's soft labels come as ``soft_labels`` (N × the buffer's classes, at their stored dtype; in
+an ``.npz``, bfloat16, which numpy lacks, as its raw 16-bit patterns in int16 with
+``soft_labels_dtype`` ``bfloat16``), ``soft_label_classes`` (int64: the dataset class id of each
+column, so a continual step's two columns stay its two classes), ``soft_label_temperature`` (0-dim
+float64, so a temperature such as 0.7 reads back as written) and ``soft_label_kind``
+(``probabilities`` or ``logits``, a string), the keys ``evaluate --values preprocessed`` reads back
+(benchmark/external.py).
 A ``.pt`` holds plain tensors and strings only (read it with ``torch.load(path, weights_only=True)``);
 the ``.npz`` also ``class_names`` (strings, no pickles). ``png`` is for people: one 8-bit PNG per image
 under ``<class index>_<class name>/`` and ``labels.csv``, the pixels clamped to [0, 1] (how many
@@ -131,7 +133,8 @@ def exact_tensors(buffer: Buffer, images, labels, lr: float | None, zca) -> dict
     if soft is not None:
         values = soft.values.detach().cpu()
         tensors[SOFT_LABELS] = values.contiguous()  # at its stored dtype: storage re-scores the same
-        tensors["soft_label_temperature"] = torch.tensor(float(soft.temperature), dtype=torch.float32)
+        tensors["soft_label_classes"] = torch.tensor(soft.classes, dtype=torch.int64)
+        tensors["soft_label_temperature"] = torch.tensor(float(soft.temperature), dtype=torch.float64)
     if lr is not None:
         tensors["lr"] = buffer.tensors["lr"].detach().reshape(-1)[0].float().cpu().clone()
     if zca is not None:

@@ -8,9 +8,10 @@ Three forms are read, none of them by unpickling:
   class's name (``cat``, case-insensitive; also as ``export`` slugs it). Images must match the
   dataset's size; they are converted to its channels (grey ``L`` or ``RGB``). Other files are ignored.
 - an ``.npz`` (``numpy.load(allow_pickle=False)``) with ``images``, ``labels`` and optionally ``lr``
-  and soft labels: ``soft_labels`` (N × classes, columns in the dataset's class order),
-  ``soft_label_kind`` (``probabilities``, the default, or ``logits``) and ``soft_label_temperature``
-  (default 1), as ``export --format npz`` writes them; bfloat16 soft labels as their 16-bit patterns
+  and soft labels: ``soft_labels`` (N × classes), ``soft_label_classes`` (the class id of each
+  column; by default the dataset's classes in order), ``soft_label_kind`` (``probabilities``, the
+  default, or ``logits``) and ``soft_label_temperature`` (default 1), as ``export --format npz``
+  writes them; bfloat16 soft labels as their 16-bit patterns
   in int16 with ``soft_labels_dtype`` set to ``bfloat16``;
 - a ``.pt`` read with ``torch.load(weights_only=True)``: a dict with the same keys.
 
@@ -109,6 +110,12 @@ def read_outside_set(path: str | Path, values: str | None, data: ClassData, name
         raise UserInputError(f"--values {values!r}: choose one of {', '.join(VALUES)}")
     raw = _layout(raw, data)
     labels = _labels(labels, len(raw), data)
+    if soft is not None and not set(labels.tolist()) <= set(soft.classes):
+        outside = sorted(set(labels.tolist()) - set(soft.classes))
+        raise UserInputError(
+            f"{path.name}: labels {outside[:5]} have no soft_labels column; soft_label_classes must hold "
+            "every labelled class"
+        )
     declared = _declared(raw, values)
     digest = hashlib.sha256(f"{values}|{tuple(declared.shape)}|{lr!r}|".encode())
     digest.update(declared.contiguous().numpy().tobytes())
@@ -116,6 +123,8 @@ def read_outside_set(path: str | Path, values: str | None, data: ClassData, name
     soft_storage = 0.0
     if soft is not None:
         digest.update(f"|{SOFT_LABELS}|{soft.describe()}|{soft.values.dtype}|".encode())
+        if soft.classes != tuple(data.classes):  # (so sets that name no classes keep their digests)
+            digest.update(f"classes={list(soft.classes)}|".encode())
         digest.update(soft.values.contiguous().view(torch.uint8).numpy().tobytes())
         soft_storage = soft.values.numel() * (2 if soft.values.element_size() == 2 else 4) / 4
     if values == "preprocessed":
@@ -264,12 +273,16 @@ def _fields(content: dict[str, Any], source: str) -> tuple[torch.Tensor, torch.T
 
 
 def _soft_labels(content: dict[str, Any], count: int, data: ClassData, source: str) -> SoftLabels | None:
-    """The optional soft labels of an .npz/.pt (columns: the dataset's classes in order)."""
+    """The optional soft labels of an .npz/.pt (columns: ``soft_label_classes``, else the dataset's
+    classes in order)."""
     if SOFT_LABELS not in content:
         return None
     kind = content.get("soft_label_kind", "probabilities")
     temperature = content.get("soft_label_temperature", 1.0)
+    classes = tuple(data.classes)
     try:
+        if "soft_label_classes" in content:
+            classes = _soft_label_classes(torch.as_tensor(content["soft_label_classes"]), data)
         values = torch.as_tensor(content[SOFT_LABELS])
         if str(content.get(SOFT_LABELS_DTYPE, "")) == "bfloat16":  # an .npz's raw bfloat16 patterns
             values = values.view(torch.bfloat16)
@@ -279,12 +292,25 @@ def _soft_labels(content: dict[str, Any], count: int, data: ClassData, source: s
             raise ValueError(f"soft_labels of shape {tuple(values.shape)} for {count} images")
         if values.is_floating_point() and not bool(torch.isfinite(values).all()):
             raise ValueError("soft_labels hold NaN or infinite values")
-        return SoftLabels(values, tuple(data.classes), kind, temperature)
+        return SoftLabels(values, classes, kind, temperature)
     except (TypeError, ValueError, RuntimeError, IndexError) as error:
         raise UserInputError(
-            f"{source}: {error}; soft_labels are N × {len(data.classes)} floats, soft_label_kind "
-            "probabilities|logits, soft_label_temperature a number > 0"
+            f"{source}: {error}; soft_labels are N × {len(classes)} floats, soft_label_classes distinct "
+            f"class ids of {data.name}, soft_label_kind probabilities|logits, soft_label_temperature a "
+            "number > 0"
         ) from None
+
+
+def _soft_label_classes(ids: torch.Tensor, data: ClassData) -> tuple[int, ...]:
+    if ids.dim() != 1 or ids.is_floating_point() or ids.is_complex() or ids.dtype == torch.bool:
+        raise ValueError(f"soft_label_classes must be a 1-D list of integer class ids, not {ids.dtype} "
+                         f"of shape {tuple(ids.shape)}")  # fmt: skip
+    classes = tuple(int(c) for c in ids.tolist())
+    unknown = sorted(set(classes) - set(data.classes))
+    if unknown or len(set(classes)) != len(classes):
+        raise ValueError(f"soft_label_classes {list(classes)[:10]} repeat a class or name one {data.name} "
+                         "lacks")  # fmt: skip
+    return classes
 
 
 # ---- checks against the dataset ------------------------------------------------------------------

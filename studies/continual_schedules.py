@@ -131,8 +131,7 @@ class Study:
 
     def evaluate(self, trial: str, step: int, iteration: int, data, done: set) -> None:
         buffer = Buffer.load(self.snapshot_path(trial, step, iteration))
-        images, labels, lr = buffer.materialize()
-        training = TrainingSet(images, labels, lr, buffer.storage)
+        training = TrainingSet.of(buffer)
         for repeat in range(REPEATS):
             if (trial, step, iteration, repeat) in done:
                 continue
@@ -143,7 +142,7 @@ class Study:
                 {
                     "trial": trial, "method": TRIALS[trial][0], "step": step, "classes": list(data.classes),
                     "iteration": iteration, "repeat": repeat, "val_accuracy": accuracy,
-                    "val_images": len(data.val), "images": len(images), "storage": buffer.storage,
+                    "val_images": len(data.val), "images": len(training.images), "storage": buffer.storage,
                     "spec": buffer.manifest["spec"], "distill_wall_s": buffer.manifest["distill_wall_s"],
                     "distill_cpu_s": buffer.manifest["distill_cpu_s"],
                     "evaluate_s": round(time.perf_counter() - begin[0], 1),

@@ -197,8 +197,7 @@ class Search:
 
     def evaluate(self, buffer: Buffer, recipe: EvalRecipe) -> tuple[list[float], float | None, float]:
         """Validation accuracy of each evaluation network, the lr they trained at, the seconds taken."""
-        images, labels, lr = buffer.materialize()
-        training = TrainingSet(images, labels, lr, buffer.storage)
+        training = TrainingSet.of(buffer)
         begin = time.perf_counter()
         accuracies = [
             train_and_test(
@@ -208,7 +207,7 @@ class Search:
             )[1]
             for r in range(NETWORKS)
         ]
-        return accuracies, recipe.learning_rate(lr), round(time.perf_counter() - begin, 1)
+        return accuracies, recipe.learning_rate(training.lr), round(time.perf_counter() - begin, 1)
 
     def write(
         self, name: str, resolved, buffer: Buffer, accuracies: list[float], seconds: tuple, own: dict

@@ -155,8 +155,7 @@ class Study:
 
     def evaluate(self, trial: str, iteration: int, done: set) -> None:
         buffer = Buffer.load(self.snapshot_path(trial, iteration))
-        images, labels, lr = buffer.materialize()
-        training = TrainingSet(images, labels, lr, buffer.storage)
+        training = TrainingSet.of(buffer)
         for repeat in range(REPEATS):
             if (trial, iteration, repeat) in done:
                 continue
@@ -172,9 +171,9 @@ class Study:
                     "iteration": iteration,
                     "repeat": repeat,
                     "val_accuracy": accuracy,
-                    "images": len(images),
+                    "images": len(training.images),
                     "storage": buffer.storage,
-                    "learned_lr": lr,
+                    "learned_lr": training.lr,
                     "distill_wall_s_this_process": buffer.manifest.get("distill_wall_s_this_process"),
                     "evaluate_s": round(time.perf_counter() - begin, 1),
                     "threads": torch.get_num_threads(),

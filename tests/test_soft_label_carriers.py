@@ -3,8 +3,10 @@ mark on soft-label rows, and an export read back as an outside set with its labe
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import torch
 
@@ -45,6 +47,16 @@ def test_the_continual_memory_trains_on_soft_labels_and_the_leaderboard_marks_th
         assert targets.shape[1] == 10 and torch.allclose(targets.sum(1), torch.ones(len(targets)))
         assert ((targets > 0).sum(1) == 2).all()
     assert max(len(targets) for targets, _ in calls) == 10  # the last step's memory: all ten classes
+    from benchmark.report.tables import build_tables, table_csv_frame
+
+    long = pd.concat([table_csv_frame(table) for table in build_tables(records)])  # tables/*.csv
+    assert set(long.loc[long["strategy"] == "soft_random", "soft_labels"]) == {True}
+    assert set(long.loc[long["strategy"] == "random", "soft_labels"]) == {False}
+    from benchmark.results.frame import results_frame
+
+    public = results_frame(records)  # show --format csv, results.table
+    assert public.groupby("strategy")["soft_labels"].agg(set).to_dict() == {"soft_random": {True},
+                                                                           "random": {False}}  # fmt: skip
     pages = build_leaderboard(out, figures=False)
     markdown, html = pages["markdown"].read_text(), pages["html"].read_text()
     rows = {line.split(" | ")[1]: line for line in markdown.splitlines() if "/ 1,280" in line}
@@ -83,3 +95,43 @@ def test_an_export_reads_back_with_its_soft_labels_bit_for_bit(digits, tmp_path,
     again = tmp_path / "again"
     export_buffer(buffer, again, fmt)
     assert read_outside_set(again / f"buffer.{fmt}", "preprocessed", digits).sha256 == outside.sha256
+
+
+@pytest.mark.parametrize("fmt", ["npz", "pt"])
+def test_a_continual_step_export_reads_back_with_its_own_columns_and_temperature(digits, tmp_path, fmt):
+    from benchmark.export import export_buffer
+    from benchmark.external import read_outside_set
+
+    step = (2, 3)  # two columns, not ten; and a temperature float32 cannot hold
+    images = torch.cat([digits.train.of_class(c)[:2] for c in step])
+    logits = torch.randn(len(images), 2, generator=torch.Generator().manual_seed(1))
+    soft = SoftLabels(logits, step, "logits", 0.7)
+    buffer = pixel_buffer(images, list(step), soft)
+    buffer.manifest.update(dataset="digits", mean=list(digits.mean), std=list(digits.std),
+                           class_names=[digits.class_names[c] for c in step])  # fmt: skip
+    export_buffer(buffer, tmp_path / fmt, fmt)
+    read = read_outside_set(tmp_path / fmt / f"buffer.{fmt}", "preprocessed", digits)
+    assert read.labels.tolist() == [2, 2, 3, 3]
+    assert (read.soft_labels.classes, read.soft_labels.temperature) == (step, 0.7)
+    assert torch.equal(read.soft_labels.values, soft.values)
+    assert torch.equal(read.soft_labels.targets(10), soft.targets(10))
+
+
+@pytest.mark.parametrize(
+    ("classes", "message"),
+    [([2, 2], "repeat a class"), ([2, 11], "repeat a class or name one digits lacks"),
+     ([[2, 3]], "1-D list"), ([0, 1], "labels [2, 3] have no soft_labels column")],
+)  # fmt: skip
+def test_bad_soft_label_classes_are_one_line(digits, tmp_path, classes, message):
+    import numpy as np
+
+    from benchmark.errors import UserInputError
+    from benchmark.external import read_outside_set
+
+    images = torch.cat([digits.train.of_class(c)[:2] for c in (2, 3)]).numpy()
+    path = tmp_path / "set.npz"
+    np.savez(path, images=images, labels=np.array([2, 2, 3, 3]), soft_labels=np.full((4, 2), 0.5, "f4"),
+             soft_label_classes=np.array(classes))  # fmt: skip
+    with pytest.raises(UserInputError, match=re.escape(message)) as error:
+        read_outside_set(path, "preprocessed", digits)
+    assert "\n" not in str(error.value)

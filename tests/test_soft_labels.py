@@ -132,6 +132,38 @@ def test_one_hot_soft_labels_train_as_hard_labels_and_soft_ones_differently(digi
     assert not all(torch.allclose(hard[k], soft[k], atol=1e-3) for k in hard)
 
 
+def test_hard_labels_train_as_the_plain_recipe_bit_for_bit(digits):
+    """Soft labels left the hard-label path alone: train_network without targets gives the weights of
+    the recipe written out here (shuffled batches, DSA, cross-entropy, lr × 0.1 at half with a new
+    optimizer), bit for bit."""
+    from benchmark.augment.dsa import DSA
+    from benchmark.nets import create_network
+    from benchmark.seeding import generator, seeded
+
+    images, labels = digits_set(digits)
+    recipe = EvalRecipe(epochs=4, batch_size=8, dsa="color_crop_cutout_flip_scale_rotate", network_options={})
+    fresh = lambda: seeded(0, lambda: create_network("MLP", 1, 8, 10, width=16))  # noqa: E731
+    trained = train_network(fresh(), images, labels, 0.01, recipe, 5, show_progress=False,
+                            compile_mode="off").state_dict()  # fmt: skip
+
+    net, rng, dsa, lr = fresh().train(), generator(5), DSA(recipe.dsa), 0.01
+    passes, decay_before = recipe.lr_schedule()
+    sgd = lambda: torch.optim.SGD(net.parameters(), lr=lr, momentum=0.9, weight_decay=0.0005)  # noqa: E731
+    optimizer = sgd()
+    for epoch in range(passes):
+        if epoch == decay_before and epoch > 0:
+            lr *= 0.1
+            optimizer = sgd()
+        order = torch.randperm(len(labels), generator=rng)
+        for start in range(0, len(labels), 8):
+            batch = order[start : start + 8]
+            loss = F.cross_entropy(net(dsa(images[batch], rng)), labels[batch])
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+    assert all(torch.equal(trained[k], net.state_dict()[k]) for k in trained)
+
+
 def test_train_and_test_uses_the_soft_label_loss_when_the_set_has_soft_labels(digits, monkeypatch):
     import benchmark.training.evaluate as evaluate
 

@@ -53,11 +53,9 @@ class BufferOutcome:
 
     def training_set(self, device: torch.device | str = "cpu") -> TrainingSet:
         """The buffer's decoded images, labels (and soft labels) and learned lr, with storage and budget."""
-        images, labels, lr = self.buffer.materialize(device)
-        return TrainingSet(
-            images, labels, lr, self.storage, self.budget.floats if self.budget else None, self.key,
-            self.distill_wall_s, self.buffer.soft_labels,
-        )  # fmt: skip
+        budget = self.budget.floats if self.budget else None
+        return TrainingSet.of(self.buffer, device, budget=budget, buffer_key=self.key,
+                              distill_wall_s=self.distill_wall_s)  # fmt: skip
 
 
 def stamp(buffer: Buffer, plan: FitPlan, **extra: Any) -> None:

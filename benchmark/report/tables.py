@@ -288,6 +288,18 @@ def storage_text(
     return texts
 
 
+def soft_label_cells(
+    obs: pd.DataFrame, cells: pd.DataFrame, row_keys: list[str], soft: frozenset[str]
+) -> list[bool]:
+    """Per measured cell: whether a record of it trained on soft labels (``soft``: their keys)."""
+    marked = {
+        _key(values)
+        for values, group in obs.groupby([*row_keys, "column"], dropna=False, sort=False)
+        if soft & set(group["key"].dropna())
+    }
+    return [_key([*(c[k] for k in row_keys), c["column"]]) in marked for _, c in cells.iterrows()]
+
+
 # ---- all tables ----------------------------------------------------------------------------------
 
 
@@ -365,13 +377,14 @@ def build_tables(records: list[Record], reported: pd.DataFrame | None = None) ->
         cells, contrasts = rank_columns(cells, row_keys, seeds, spec.unranked)
         cells["seeds"] = [seeds.get((_key(c[k] for k in row_keys), c["column"])) for _, c in cells.iterrows()]
         cells["source"], cells["note"], cells["caution"] = "measured", "", ""
+        keys = set(part["key"].dropna())
+        soft = frozenset(r.key for r in records if r.soft_labels and r.key in keys)
+        cells["soft_labels"] = soft_label_cells(measured, cells, row_keys, soft)
         published = obs[obs["status"] == "reported"]
         if not published.empty:
             cells = pd.concat(
                 [cells, reported_cells(published, set(cells["column"]), row_keys)], ignore_index=True
             )
-        keys = set(part["key"].dropna())
-        soft = frozenset(r.key for r in records if r.soft_labels and r.key in keys)
         table = Table(dataset, suite, profile, row_keys, [], cells, storage_text(measured, row_keys, soft),
                       spec.figure, spec.axis_label, provenance([r for r in records if r.key in keys]),
                       contrasts)  # fmt: skip
@@ -406,7 +419,7 @@ def table_csv_frame(table: Table) -> pd.DataFrame:
     """The long data behind one table (measured and reported cells)."""
     columns = ["dataset", "suite", "profile", *table.row_keys, "column", "kind", "spec", "strategy",
                "role", "recipe", "mean", "std", "n", "status", "text", "best", "gain", "reference", "storage",
-               "budget", "source", "note"]  # fmt: skip
+               "budget", "soft_labels", "source", "note"]  # fmt: skip
     out = table.cells.copy()
     out["dataset"], out["suite"], out["profile"] = table.dataset, table.suite, table.profile
     out = out.loc[:, ~out.columns.duplicated()]

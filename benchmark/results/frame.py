@@ -157,7 +157,7 @@ def results_frame(records: list[Record]) -> pd.DataFrame:
     extra = pd.DataFrame(
         [
             {
-                "key": r.key, "buffer": r.buffer,
+                "key": r.key, "buffer": r.buffer, "soft_labels": r.soft_labels is not None,
                 "recipe_epochs": (r.config.get("eval_recipe") or {}).get("epochs"),
                 "distill_s": r.wall_time_s.get("distill"), "evaluate_s": r.wall_time_s.get("evaluate"),
                 "git_commit": r.code.get("git_commit"), "version": r.code.get("version"),

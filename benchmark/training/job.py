@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import torch
 
-from benchmark.buffer import SoftLabels
+from benchmark.buffer import Buffer, SoftLabels
 from benchmark.data.classdata import ClassData, Split
 from benchmark.errors import UserInputError
 from benchmark.training.recipe import EvalRecipe
@@ -28,6 +28,13 @@ class TrainingSet:
     buffer_key: str | None = None  # the buffer the records name (a continual memory: its last step's)
     distill_wall_s: float = 0.0
     soft_labels: SoftLabels | None = None  # one row per image; None: train on the hard labels
+
+    @classmethod
+    def of(cls, buffer: Buffer, device: torch.device | str = "cpu", **extra) -> TrainingSet:
+        """A buffer's decoded images, labels, learned lr, storage and soft labels (``extra``: the
+        budget, key and distillation time a record names)."""
+        images, labels, lr = buffer.materialize(device)
+        return cls(images, labels, lr, buffer.storage, soft_labels=buffer.soft_labels, **extra)
 
 
 def joined_soft_labels(sets: list[TrainingSet]) -> SoftLabels | None:
