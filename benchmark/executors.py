@@ -209,12 +209,17 @@ def _lost(suite: Suite, cells: list, worker: Worker) -> str:
 
 
 def _stop(pool: list[Worker]) -> None:
-    """Ask each live worker to stop (SIGTERM: it raises KeyboardInterrupt once and unwinds), wait for
-    them, and kill those that do not end within :data:`STOP_GRACE_S`."""
+    """Let workers that said ``exit`` end on their own (their interpreter's exit handlers, such as
+    torch.compile's, still run), ask each other live worker to stop (SIGTERM: it raises
+    KeyboardInterrupt once and unwinds), wait for them, and kill those that do not end within
+    :data:`STOP_GRACE_S`."""
+    deadline = time.monotonic() + STOP_GRACE_S
+    for worker in pool:
+        if worker.peak_kib is not None:
+            worker.process.join(max(0.0, deadline - time.monotonic()))
     for worker in pool:
         if worker.process.is_alive():
             worker.process.terminate()
-    deadline = time.monotonic() + STOP_GRACE_S
     for worker in pool:
         worker.process.join(max(0.0, deadline - time.monotonic()))
         if worker.process.is_alive():
@@ -284,6 +289,7 @@ def worker_main(
                 _send_error(conn, exc)
                 return
             conn.send(("done",))
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)  # done: a stop now ends it quietly, no unwinding
         conn.send(("exit", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))
     except (KeyboardInterrupt, EOFError):  # stopped by the parent, or the parent is gone
         return

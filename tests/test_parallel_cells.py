@@ -154,6 +154,30 @@ def test_ctrl_c_stops_the_workers_and_keeps_finished_records(tmp_path):
     assert not [p for p in out.rglob(".*") if p.is_dir()]  # no half-written folder
 
 
+def test_workers_that_finished_end_on_their_own_with_their_exit_handlers(tmp_path):
+    """A finished worker is not stopped in the middle of its interpreter's exit handlers (torch.compile
+    registers one): no traceback, and each handler runs to its end."""
+    marks = tmp_path / "exit-handlers.txt"
+    plugin = tmp_path / "slow_exit.py"
+    plugin.write_text(
+        "import atexit, os, time\n"
+        "def _mark():\n"
+        "    time.sleep(1)\n"
+        f"    with open({str(marks)!r}, 'a') as f:\n"
+        "        f.write(str(os.getpid()) + '\\n')\n"
+        "atexit.register(_mark)\n"
+    )
+    command = [
+        sys.executable, "-m", "benchmark", "--plugin", str(plugin), "run", "--profile", "smoke",
+        "--strategies", "random", "--ipc", "1,2", "--output-dir", str(tmp_path / "out"), "--workers", "2",
+        "--no-progress",
+    ]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, cwd=REPO, timeout=300,
+                          env=os.environ | {"OMP_NUM_THREADS": "1"})  # fmt: skip
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+    assert len(set(marks.read_text().split())) == 3  # this process and both workers
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
