@@ -110,8 +110,7 @@ def read_outside_set(path: str | Path, values: str | None, data: ClassData, name
         raise UserInputError(f"--values {values!r}: choose one of {', '.join(VALUES)}")
     raw = _layout(raw, data)
     labels = _labels(labels, len(raw), data)
-    if soft is not None and not set(labels.tolist()) <= set(soft.classes):
-        outside = sorted(set(labels.tolist()) - set(soft.classes))
+    if soft is not None and (outside := sorted(set(labels.tolist()) - set(soft.classes))):
         raise UserInputError(
             f"{path.name}: labels {outside[:5]} have no soft_labels column; soft_label_classes must hold "
             "every labelled class"
